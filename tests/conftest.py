@@ -1,0 +1,38 @@
+"""Shared fixtures: small synthetic images and the optional ../shared folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def photo_like(width: int, height: int, seed: int) -> Image.Image:
+    """A smooth random RGB image: distinct per seed, with structure a perceptual hash sees."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(6, 6, 3), dtype=np.uint8)
+    image = Image.fromarray(coarse, "RGB").resize((width, height), Image.Resampling.BICUBIC)
+    noise = rng.normal(0, 4, size=(height, width, 3))
+    return Image.fromarray(np.clip(np.asarray(image) + noise, 0, 255).astype(np.uint8), "RGB")
+
+
+def save_jpeg(path: Path, image: Image.Image, **options) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path, format="JPEG", quality=92, **options)
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """``../shared/data`` beside the repository; skips the test when it is absent."""
+    data = SHARED / "data"
+    if not data.is_dir():
+        pytest.skip(f"{data} is absent (a fresh clone has no ../shared)")
+    return data
