@@ -96,9 +96,17 @@ def image_dataset(
         return tf.cast(image, tf.float32) / 127.5 - 1.0, valid
 
     dataset = dataset.enumerate().map(transform, num_parallel_calls=AUTOTUNE)
-    dataset = dataset.filter(lambda image, valid: valid).map(lambda image, valid: image)
+    dataset = dataset.filter(_is_valid).map(_drop_validity)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(AUTOTUNE)
+
+
+def _is_valid(image: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    return valid
+
+
+def _drop_validity(image: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
+    return image
 
 
 def count_images(source: str | os.PathLike, split: str = "train") -> int:
