@@ -1,0 +1,157 @@
+"""Discriminators: the 70×70 PatchGAN (CycleGAN, pix2pix) and the DCGAN one.
+
+Both return raw scores (logits), float32 even under a mixed precision policy; the adversarial
+loss chosen in `gan_style.training.losses` decides how they are read. Both take an optional
+augmentation layer (`gan_style.training.augment.DiffAugment`) as their first layer, so the same
+differentiable augmentation applies to real and fake images in D's own `train_on_batch` and in
+the combined generator model, and is skipped at inference.
+"""
+
+from collections.abc import Callable
+
+import keras
+
+from gan_style.models import check_positive_int, check_power_of_two_size, lookup
+from gan_style.models.layers import gan_kernel_initializer, instance_normalization
+
+LEAKY_RELU_SLOPE = 0.2
+
+
+def _conv(num_filters: int, strides: int, name: str, use_bias: bool) -> keras.layers.Conv2D:
+    return keras.layers.Conv2D(
+        num_filters,
+        4,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer=gan_kernel_initializer(),
+        name=name,
+    )
+
+
+def _prefix_layers(augment: keras.layers.Layer | None) -> list[keras.layers.Layer]:
+    return [] if augment is None else [augment]
+
+
+def build_patch_discriminator(
+    num_filters: int = 64,
+    num_layers: int = 3,
+    augment: keras.layers.Layer | None = None,
+    name: str = "patch_discriminator",
+) -> keras.Sequential:
+    """Builds the PatchGAN discriminator (Isola et al. 2017, pix2pix, section 3.2.2).
+
+    C64 → C128 → C256 (4×4 convs, stride 2) → C512 (stride 1) → 1-channel 4×4 conv, each Ck
+    followed by instance norm (except the first) and LeakyReLU(0.2). With `num_layers=3` every
+    output score sees a 70×70 patch of the input; the output is (batch, H/8, W/8, 1) for inputs
+    whose sides are multiples of 8 (zero "same" padding keeps the map at H/8 rather than
+    PyTorch's H/8 - 2, with the same receptive field).
+
+    Args:
+        num_filters: Filters of the first convolution; doubled per layer up to 8×.
+        num_layers: Stride-2 convolutions (3 gives the 70×70 receptive field, 1 a 16×16 one).
+        augment: Optional layer placed first, e.g. `DiffAugment()`; give each discriminator its
+            own instance.
+        name: Model name (e.g. "discriminator_style").
+
+    Returns:
+        A `keras.Sequential` mapping (batch, H, W, 3) images in [-1, 1] to float32 patch logits.
+
+    Raises:
+        ValueError: If an argument is out of range.
+    """
+    check_positive_int(num_filters, "num_filters")
+    check_positive_int(num_layers, "num_layers")
+    layers = [
+        keras.Input((None, None, 3), name="image"),
+        *_prefix_layers(augment),
+        _conv(num_filters, 2, "block_1_conv", use_bias=True),
+        keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name="block_1_relu"),
+    ]
+    for index in range(2, num_layers + 2):
+        # The last block keeps the resolution; the ones before halve it.
+        strides = 2 if index <= num_layers else 1
+        layers += [
+            _conv(num_filters * min(2 ** (index - 1), 8), strides, f"block_{index}_conv", False),
+            instance_normalization(name=f"block_{index}_norm"),
+            keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"block_{index}_relu"),
+        ]
+    # float32 so the scores (and the losses on them) stay float32 under mixed precision.
+    layers.append(
+        keras.layers.Conv2D(
+            1,
+            4,
+            padding="same",
+            kernel_initializer=gan_kernel_initializer(),
+            dtype="float32",
+            name="logits",
+        )
+    )
+    return keras.Sequential(layers, name=name)
+
+
+def build_dcgan_discriminator(
+    image_size: int = 64,
+    num_filters: int = 64,
+    augment: keras.layers.Layer | None = None,
+    name: str = "dcgan_discriminator",
+) -> keras.Sequential:
+    """Builds a DCGAN discriminator (Radford et al. 2016): an image → one logit.
+
+    [4×4 conv stride 2, batch norm (not on the first), LeakyReLU(0.2)] repeated, doubling the
+    filters, down to a 4×4 map → flatten → dense logit. Batch norm couples the samples of a
+    batch, so pair this model with the "lsgan", "bce" or "hinge" loss rather than "wgan-gp",
+    whose gradient penalty assumes per-sample scores.
+
+    Args:
+        image_size: Side of the square input; a power of two, at least 8.
+        num_filters: Filters of the first convolution.
+        augment: Optional layer placed first, e.g. `DiffAugment()`.
+        name: Model name.
+
+    Returns:
+        A `keras.Sequential` mapping (batch, image_size, image_size, 3) images to float32
+        logits of shape (batch, 1).
+
+    Raises:
+        ValueError: If an argument is out of range.
+    """
+    check_positive_int(num_filters, "num_filters")
+    check_power_of_two_size(image_size)
+    layers = [
+        keras.Input((image_size, image_size, 3), name="image"),
+        *_prefix_layers(augment),
+        _conv(num_filters, 2, "block_1_conv", use_bias=True),
+        keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name="block_1_relu"),
+    ]
+    size, filters, index = image_size // 2, num_filters, 1
+    while size > 4:
+        size, filters, index = size // 2, filters * 2, index + 1
+        layers += [
+            _conv(filters, 2, f"block_{index}_conv", use_bias=False),
+            keras.layers.BatchNormalization(name=f"block_{index}_norm"),
+            keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"block_{index}_relu"),
+        ]
+    layers += [
+        keras.layers.Flatten(name="flatten"),
+        keras.layers.Dense(
+            1, kernel_initializer=gan_kernel_initializer(), dtype="float32", name="logits"
+        ),
+    ]
+    return keras.Sequential(layers, name=name)
+
+
+DISCRIMINATORS: dict[str, Callable[..., keras.Sequential]] = {
+    "patch": build_patch_discriminator,
+    "dcgan": build_dcgan_discriminator,
+}
+"""Discriminator builders by name; `gan_style.models.DISCRIMINATOR_NAMES` lists the same names."""
+
+
+def get_discriminator_builder(name: str) -> Callable[..., keras.Sequential]:
+    """Returns the discriminator builder registered as `name` (see `DISCRIMINATORS`).
+
+    Raises:
+        ConfigError: (a `ValueError`) if `name` is unknown; the message lists the valid names.
+    """
+    return lookup(DISCRIMINATORS, name, "discriminator")

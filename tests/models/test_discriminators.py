@@ -1,0 +1,118 @@
+import keras
+import numpy as np
+import pytest
+
+from gan_style.models import DISCRIMINATOR_NAMES
+from gan_style.models.discriminators import (
+    DISCRIMINATORS,
+    build_dcgan_discriminator,
+    build_patch_discriminator,
+    get_discriminator_builder,
+)
+from gan_style.training.augment import DiffAugment
+
+
+def random_images(shape, seed=0):
+    return np.random.default_rng(seed).uniform(-1.0, 1.0, shape).astype("float32")
+
+
+def receptive_field(model):
+    """Side of the input patch one output sees, from the convolutions' kernels and strides."""
+    size = 1
+    for layer in reversed(model.layers):
+        if isinstance(layer, keras.layers.Conv2D):
+            size = (size - 1) * layer.strides[0] + layer.kernel_size[0]
+    return size
+
+
+@pytest.fixture(scope="module")
+def discriminator():
+    return build_patch_discriminator(num_filters=4, name="d")
+
+
+@pytest.mark.parametrize("height, width", [(32, 32), (48, 48), (64, 64), (32, 64)])
+def test_patch_discriminator_scores_one_patch_per_8_pixels(discriminator, height, width):
+    scores = discriminator.predict_on_batch(random_images((2, height, width, 3)))
+
+    assert scores.shape == (2, height // 8, width // 8, 1)
+    assert scores.dtype == np.float32
+
+
+def test_patch_discriminator_is_the_70_by_70_patchgan(discriminator):
+    norms = [
+        layer
+        for layer in discriminator.layers
+        if isinstance(layer, keras.layers.GroupNormalization)
+    ]
+    convs = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D)]
+
+    assert receptive_field(discriminator) == 70
+    assert [conv.filters for conv in convs] == [4, 8, 16, 32, 1]
+    assert [conv.strides for conv in convs] == [(2, 2)] * 3 + [(1, 1)] * 2
+    # Instance norm (one group per channel) after every convolution but the first and last.
+    assert [norm.name for norm in norms] == ["block_2_norm", "block_3_norm", "block_4_norm"]
+    assert [norm.groups for norm in norms] == [8, 16, 32]
+    assert convs[-1].activation is keras.activations.linear
+
+
+def test_patch_discriminator_num_layers_sets_the_receptive_field():
+    assert receptive_field(build_patch_discriminator(num_filters=2, num_layers=1)) == 16
+    assert receptive_field(build_patch_discriminator(num_filters=2, num_layers=5)) == 286
+
+
+def test_patch_discriminator_augments_only_in_training():
+    augment = DiffAugment(seed=3)
+    discriminator = build_patch_discriminator(num_filters=4, augment=augment)
+    images = random_images((2, 32, 32, 3))
+
+    inference = keras.ops.convert_to_numpy(discriminator(images, training=False))
+    training = keras.ops.convert_to_numpy(discriminator(images, training=True))
+
+    assert discriminator.layers[0] is augment
+    np.testing.assert_array_equal(discriminator.predict_on_batch(images), inference)
+    assert not np.allclose(training, inference)
+
+
+def test_patch_discriminator_with_augment_survives_a_config_round_trip():
+    discriminator = build_patch_discriminator(num_filters=4, augment=DiffAugment(policy="cutout"))
+
+    restored = keras.Sequential.from_config(discriminator.get_config())
+
+    assert isinstance(restored.layers[0], DiffAugment)
+    assert restored.layers[0].policy == "cutout"
+    assert [layer.name for layer in restored.layers] == [
+        layer.name for layer in discriminator.layers
+    ]
+
+
+@pytest.mark.parametrize("image_size", [8, 32, 64])
+def test_dcgan_discriminator_gives_one_logit_per_image(image_size):
+    discriminator = build_dcgan_discriminator(image_size=image_size, num_filters=4)
+
+    logits = discriminator.predict_on_batch(random_images((3, image_size, image_size, 3)))
+
+    assert logits.shape == (3, 1)
+    assert logits.dtype == np.float32
+    # Strided convolutions down to a 4×4 map, as in DCGAN.
+    assert discriminator.get_layer("flatten").input.shape[1:3] == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "builder, arguments, message",
+    [
+        (build_patch_discriminator, {"num_layers": 0}, "num_layers must be a positive int"),
+        (build_patch_discriminator, {"num_filters": 2.5}, "num_filters must be a positive int"),
+        (build_dcgan_discriminator, {"image_size": 48}, "power of two of at least 8"),
+    ],
+)
+def test_discriminators_reject_bad_arguments(builder, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        builder(**arguments)
+
+
+def test_discriminator_registry():
+    assert tuple(DISCRIMINATORS) == DISCRIMINATOR_NAMES
+    assert get_discriminator_builder("patch") is build_patch_discriminator
+    assert get_discriminator_builder("dcgan") is build_dcgan_discriminator
+    with pytest.raises(ValueError, match="Unknown discriminator 'pixel'; expected one of: 'patch'"):
+        get_discriminator_builder("pixel")
