@@ -1,0 +1,338 @@
+"""The CycleGAN update, with Keras `Sequential` models and `train_on_batch`.
+
+Paper (Zhu et al. 2017, "Unpaired Image-to-Image Translation using Cycle-Consistent
+Adversarial Networks") ↔ code:
+
+    ==============  ====================================  =================================
+    paper           code                                  what
+    ==============  ====================================  =================================
+    X, Y            photo, style                          the two domains
+    G: X → Y        generator_photo_to_style              what a style bundle ships
+    F: Y → X        generator_style_to_photo
+    D_Y             discriminator_style                   real_style vs fake_style
+    D_X             discriminator_photo                   real_photo vs fake_photo
+    G(x)            fake_style
+    F(G(x))         cycled_photo                          L_cyc, eq. 2, weight λ
+    F(y), G(F(y))   fake_photo, cycled_style
+    F(x), G(y)      identity_photo, identity_style        L_identity, weight λ_id = 0.5 λ
+    ==============  ====================================  =================================
+
+The Keras 3 recipe (checked on TF 2.21 / Keras 3.15; see DESIGN.md section 3):
+
+1. Each discriminator is compiled on its own with the adversarial loss of the registry.
+2. One functional *combined* model maps ``(real_photo, real_style)`` to six named outputs:
+   ``adversarial_style = D_Y(G(x))``, ``adversarial_photo = D_X(F(y))``, ``cycled_photo``,
+   ``cycled_style``, ``identity_photo``, ``identity_style``, with losses ``[adv, adv, mae,
+   mae, mae, mae]`` and weights ``[1, 1, λ, λ, λ_id, λ_id]``. The outputs are wrapped in named
+   `Identity` layers so that each loss has its own readable key.
+3. Before every combined step the discriminators are frozen (``trainable = False``); before
+   every discriminator step they are unfrozen. Keras 3 fixes a model's trainable variables
+   when its train function is traced, so setting the flag once is not enough.
+4. The discriminators train on a history pool of fakes, made by a compiled forward pass.
+
+This class is the only place that compiles models, flips ``trainable`` or calls
+`train_on_batch`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_style.config import TrainConfig
+from gan_style.models.discriminators import build_patch_discriminator
+from gan_style.models.generators import build_resnet_generator
+from gan_style.training.augment import DiffAugment
+from gan_style.training.losses import get_adversarial_loss
+from gan_style.training.pool import ImagePool
+
+#: Names of the combined model's outputs, in order.
+GENERATOR_OUTPUTS = (
+    "adversarial_style",
+    "adversarial_photo",
+    "cycled_photo",
+    "cycled_style",
+    "identity_photo",
+    "identity_style",
+)
+
+
+@keras.saving.register_keras_serializable(package="gan_style")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """CycleGAN's schedule: constant for ``decay_start_step`` steps, then linear to zero.
+
+    Args:
+        initial_learning_rate: The constant rate.
+        total_steps: The step at which the rate reaches zero.
+        decay_start_step: The step at which the decay begins.
+    """
+
+    def __init__(self, initial_learning_rate: float, total_steps: int, decay_start_step: int):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps = int(total_steps)
+        self.decay_start_step = int(min(decay_start_step, total_steps))
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        decay_steps = max(1, self.total_steps - self.decay_start_step)
+        fraction = keras.ops.clip((step - self.decay_start_step) / decay_steps, 0.0, 1.0)
+        return self.initial_learning_rate * (1.0 - fraction)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "total_steps": self.total_steps,
+            "decay_start_step": self.decay_start_step,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class StepLosses:
+    """Losses of one training step (means over the batch)."""
+
+    generator_total: float
+    adversarial_style: float
+    adversarial_photo: float
+    cycle: float
+    identity: float
+    discriminator_style: float
+    discriminator_photo: float
+
+    def as_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    def all_finite(self) -> bool:
+        return all(math.isfinite(value) for value in self.as_dict().values())
+
+
+class CycleGANTrainer:
+    """Builds the four networks and performs one CycleGAN step per `train_step` call.
+
+    Args:
+        config: A resolved `TrainConfig` (no preset-dependent field left as None).
+        use_augment: Put DiffAugment in front of both discriminators.
+        strategy: A `tf.distribute.Strategy` to build the models under (None: the default).
+    """
+
+    def __init__(self, config: TrainConfig, *, use_augment: bool, strategy=None):
+        self.config = config
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.adversarial = get_adversarial_loss(config.loss)
+        size = config.image_size
+        with self.strategy.scope():
+            self.generator_photo_to_style = build_resnet_generator(
+                size, config.num_filters, config.num_blocks, name="generator_photo_to_style"
+            )
+            self.generator_style_to_photo = build_resnet_generator(
+                size, config.num_filters, config.num_blocks, name="generator_style_to_photo"
+            )
+            self.discriminator_style = self._discriminator("discriminator_style", use_augment, 1)
+            self.discriminator_photo = self._discriminator("discriminator_photo", use_augment, 2)
+            for discriminator in (self.discriminator_style, self.discriminator_photo):
+                discriminator.compile(
+                    optimizer=self._optimizer(),
+                    loss=self.adversarial.discriminator_keras_loss,
+                )
+            self._set_discriminators_trainable(False)
+            self.combined = self._build_combined()
+        score_shape = self.discriminator_style.compute_output_shape((1, size, size, 3))
+        self._score_shape = tuple(int(dim) for dim in score_shape[1:])
+        self.pool_style = ImagePool(config.pool_size, seed=config.seed + 11)
+        self.pool_photo = ImagePool(config.pool_size, seed=config.seed + 12)
+        self._translate = tf.function(self._translate_eager, reduce_retracing=True)
+
+    # --- construction -------------------------------------------------------------------------
+
+    def _optimizer(self) -> keras.optimizers.Optimizer:
+        config = self.config
+        schedule = ConstantThenLinearDecay(
+            config.learning_rate, config.steps, round(config.decay_start * config.steps)
+        )
+        return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)
+
+    def _discriminator(self, name: str, use_augment: bool, seed_offset: int) -> keras.Sequential:
+        augment = None
+        if use_augment:
+            augment = DiffAugment(
+                self.config.augment_policy, seed=self.config.seed + seed_offset, name="augment"
+            )
+        return build_patch_discriminator(
+            self.config.disc_filters, self.config.disc_layers, augment=augment, name=name
+        )
+
+    def _build_combined(self) -> keras.Model:
+        size = self.config.image_size
+        real_photo = keras.Input((size, size, 3), name="real_photo")
+        real_style = keras.Input((size, size, 3), name="real_style")
+        fake_style = self.generator_photo_to_style(real_photo)
+        fake_photo = self.generator_style_to_photo(real_style)
+        produced = {
+            "adversarial_style": self.discriminator_style(fake_style),
+            "adversarial_photo": self.discriminator_photo(fake_photo),
+            "cycled_photo": self.generator_style_to_photo(fake_style),
+            "cycled_style": self.generator_photo_to_style(fake_photo),
+        }
+        cycle = self.config.cycle_weight
+        identity = self.config.identity_weight * cycle
+        weights = {
+            "adversarial_style": 1.0,
+            "adversarial_photo": 1.0,
+            "cycled_photo": cycle,
+            "cycled_style": cycle,
+        }
+        if identity > 0:
+            produced["identity_photo"] = self.generator_style_to_photo(real_photo)
+            produced["identity_style"] = self.generator_photo_to_style(real_style)
+            weights.update(identity_photo=identity, identity_style=identity)
+        outputs = {
+            name: keras.layers.Identity(name=name, dtype="float32")(tensor)
+            for name, tensor in produced.items()
+        }
+        combined = keras.Model([real_photo, real_style], outputs, name="cyclegan_combined")
+        adversarial = self.adversarial.generator_keras_loss
+        losses = {
+            name: adversarial if name.startswith("adversarial") else "mae" for name in outputs
+        }
+        combined.compile(optimizer=self._optimizer(), loss=losses, loss_weights=weights)
+        return combined
+
+    def _set_discriminators_trainable(self, trainable: bool) -> None:
+        self.discriminator_style.trainable = trainable
+        self.discriminator_photo.trainable = trainable
+
+    # --- the update ---------------------------------------------------------------------------
+
+    def _translate_eager(self, real_photo, real_style):
+        return (
+            self.generator_photo_to_style(real_photo, training=False),
+            self.generator_style_to_photo(real_style, training=False),
+        )
+
+    def _targets(self, batch: int, value: float) -> np.ndarray:
+        return np.full((batch, *self._score_shape), value, dtype=np.float32)
+
+    def train_step(self, real_photo, real_style) -> StepLosses:
+        """One generator update and one update of each discriminator.
+
+        Args:
+            real_photo: Batch of photos, (B, S, S, 3) in [-1, 1].
+            real_style: Batch of style images, same shape.
+
+        Returns:
+            The step's losses.
+        """
+        batch = int(real_photo.shape[0])
+        real, fake = self.adversarial.real_target, self.adversarial.fake_target
+        targets = {
+            "adversarial_style": self._targets(batch, real),
+            "adversarial_photo": self._targets(batch, real),
+            "cycled_photo": real_photo,
+            "cycled_style": real_style,
+            "identity_photo": real_photo,
+            "identity_style": real_style,
+        }
+        targets = {name: targets[name] for name in self.combined.output_names}
+
+        self._set_discriminators_trainable(False)
+        generator_logs = self.combined.train_on_batch(
+            [real_photo, real_style], targets, return_dict=True
+        )
+
+        fake_style, fake_photo = self._translate(real_photo, real_style)
+        pooled_style = self.pool_style.query(np.asarray(fake_style))
+        pooled_photo = self.pool_photo.query(np.asarray(fake_photo))
+        real_and_fake = np.concatenate([self._targets(batch, real), self._targets(batch, fake)])
+
+        self._set_discriminators_trainable(True)
+        style_loss = self.discriminator_style.train_on_batch(
+            tf.concat([real_style, pooled_style], axis=0), real_and_fake
+        )
+        photo_loss = self.discriminator_photo.train_on_batch(
+            tf.concat([real_photo, pooled_photo], axis=0), real_and_fake
+        )
+        return StepLosses(
+            generator_total=float(generator_logs["loss"]),
+            adversarial_style=float(generator_logs["adversarial_style_loss"]),
+            adversarial_photo=float(generator_logs["adversarial_photo_loss"]),
+            cycle=float(generator_logs["cycled_photo_loss"] + generator_logs["cycled_style_loss"]),
+            identity=float(
+                generator_logs.get("identity_photo_loss", 0.0)
+                + generator_logs.get("identity_style_loss", 0.0)
+            ),
+            discriminator_style=float(_scalar(style_loss)),
+            discriminator_photo=float(_scalar(photo_loss)),
+        )
+
+    def translate(self, photos) -> np.ndarray:
+        """Photos → style and back: ``(fake_style, cycled_photo)`` as numpy arrays."""
+        fake_style = self.generator_photo_to_style(photos, training=False)
+        cycled = self.generator_style_to_photo(fake_style, training=False)
+        return np.asarray(fake_style), np.asarray(cycled)
+
+    # --- state --------------------------------------------------------------------------------
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        """A `tf.train.Checkpoint` of every network and optimizer (built first)."""
+        generators = [self.generator_photo_to_style, self.generator_style_to_photo]
+        self.combined.optimizer.build(
+            [variable for model in generators for variable in model.trainable_variables]
+        )
+        for discriminator in (self.discriminator_style, self.discriminator_photo):
+            was_trainable = discriminator.trainable
+            discriminator.trainable = True
+            discriminator.optimizer.build(discriminator.trainable_variables)
+            discriminator.trainable = was_trainable
+        return tf.train.Checkpoint(
+            generator_photo_to_style=self.generator_photo_to_style,
+            generator_style_to_photo=self.generator_style_to_photo,
+            discriminator_style=self.discriminator_style,
+            discriminator_photo=self.discriminator_photo,
+            generator_optimizer=self.combined.optimizer,
+            discriminator_style_optimizer=self.discriminator_style.optimizer,
+            discriminator_photo_optimizer=self.discriminator_photo.optimizer,
+            augment_seeds=_AugmentSeeds(self.discriminator_style, self.discriminator_photo),
+        )
+
+    def pool_arrays(self) -> dict[str, np.ndarray]:
+        """The pools' state as flat numpy arrays (for ``arrays.npz``)."""
+        return {
+            f"{prefix}/{key}": np.asarray(value)
+            for prefix, pool in self._pools()
+            for key, value in pool.get_state().items()
+        }
+
+    def restore_pools(self, arrays: dict[str, np.ndarray]) -> None:
+        """Inverse of `pool_arrays`."""
+        for prefix, pool in self._pools():
+            pool.set_state(
+                {
+                    key.split("/", 1)[1]: value
+                    for key, value in arrays.items()
+                    if key.startswith(prefix + "/")
+                }
+            )
+
+    def _pools(self) -> tuple[tuple[str, ImagePool], ...]:
+        return (("pool_style", self.pool_style), ("pool_photo", self.pool_photo))
+
+
+class _AugmentSeeds(tf.Module):
+    """Tracks the DiffAugment seed-generator states so a resumed run continues their streams."""
+
+    def __init__(self, *discriminators: keras.Model):
+        super().__init__()
+        self.states = [
+            layer.seed_generator.state
+            for discriminator in discriminators
+            for layer in discriminator.layers
+            if isinstance(layer, DiffAugment)
+        ]
+
+
+def _scalar(value) -> float:
+    return float(np.asarray(value).reshape(-1)[0])
