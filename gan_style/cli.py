@@ -15,10 +15,20 @@ import sys
 import click
 
 from gan_style import __version__
-from gan_style.config import PrepareConfig, defaults
+from gan_style.config import (
+    AUGMENTS,
+    MODELS,
+    PRECISIONS,
+    STRATEGIES,
+    TRAIN_PRESETS,
+    PrepareConfig,
+    TrainConfig,
+    defaults,
+)
 from gan_style.errors import GanStyleError
 
 PREPARE_DEFAULTS = defaults(PrepareConfig)
+TRAIN_DEFAULTS = defaults(TrainConfig)
 
 
 class _UserError(click.ClickException):
@@ -113,7 +123,7 @@ def cli() -> None:
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Decoding processes [default: all cores].",
+    help="Decoding threads [default: one per core].",
 )
 @json_option
 def prepare_data(
@@ -158,6 +168,185 @@ def prepare_data(
         click.echo(json.dumps(summary, indent=1))
         return
     click.echo(_prepare_table(summary, source))
+
+
+@cli.command("train")
+@click.argument("style", type=click.Path(file_okay=False, path_type=str))
+@click.option("--name", required=True, help="Name of the style in the store.")
+@click.option(
+    "--content",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder of ordinary photos (raw or prepared) [default: the bundled photos].",
+)
+@click.option(
+    "--model",
+    type=click.Choice(MODELS),
+    default=TRAIN_DEFAULTS["model"],
+    show_default=True,
+    help="cyclegan: unpaired photo ↔ style translation.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(tuple(TRAIN_PRESETS)),
+    default=TRAIN_DEFAULTS["preset"],
+    show_default=True,
+    help="fast: 128-px crops, slim networks, for CPUs; quality: the paper's, for GPUs.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training steps [default: the preset's].",
+)
+@click.option(
+    "--epochs",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Passes over the larger training set, instead of --steps.",
+)
+@click.option("--image-size", type=int, default=None, help="Training crop side, a multiple of 8.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=TRAIN_DEFAULTS["batch_size"],
+    show_default=True,
+)
+@click.option(
+    "--ngf",
+    "num_filters",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Generator filters of the first layer [default: the preset's].",
+)
+@click.option(
+    "--blocks",
+    "num_blocks",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Residual blocks of the generator [default: the preset's].",
+)
+@click.option(
+    "--ndf",
+    "disc_filters",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Discriminator filters of the first layer [default: the preset's].",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(("lsgan", "bce", "hinge")),
+    default=TRAIN_DEFAULTS["loss"],
+    show_default=True,
+    help="Adversarial loss.",
+)
+@click.option(
+    "--cycle-weight",
+    type=float,
+    default=TRAIN_DEFAULTS["cycle_weight"],
+    show_default=True,
+    help="λ of the cycle-consistency loss.",
+)
+@click.option(
+    "--identity-weight",
+    type=float,
+    default=TRAIN_DEFAULTS["identity_weight"],
+    show_default=True,
+    help="Identity loss weight as a fraction of λ (0: off).",
+)
+@click.option(
+    "--lr",
+    "learning_rate",
+    type=float,
+    default=TRAIN_DEFAULTS["learning_rate"],
+    show_default=True,
+    help="Adam learning rate (linear decay in the second half).",
+)
+@click.option(
+    "--augment",
+    type=click.Choice(AUGMENTS),
+    default=TRAIN_DEFAULTS["augment"],
+    show_default=True,
+    help="DiffAugment; auto: on below 1000 style images.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default=TRAIN_DEFAULTS["precision"],
+    show_default=True,
+    help="auto: mixed_float16 on GPUs, bf16 on CPUs that have it.",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice(STRATEGIES),
+    default=TRAIN_DEFAULTS["strategy"],
+    show_default=True,
+    help="tf.distribute strategy; auto: mirrored on several GPUs.",
+)
+@click.option("--seed", type=int, default=TRAIN_DEFAULTS["seed"], show_default=True)
+@click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    default=TRAIN_DEFAULTS["checkpoint_every"],
+    show_default=True,
+)
+@click.option(
+    "--sample-every",
+    type=click.IntRange(min=1),
+    default=TRAIN_DEFAULTS["sample_every"],
+    show_default=True,
+)
+@click.option("--restart", is_flag=True, help="Discard an earlier run of this name.")
+@json_option
+def train_command(style, name, as_json, restart, **options) -> None:
+    """Learn the look of the images in STYLE; the result is the style NAME.
+
+    STYLE and --content may be raw folders or prepared datasets. Running the same command again
+    resumes from the last checkpoint; Ctrl-C stops after the current step with a checkpoint.
+    """
+    from gan_style import store
+    from gan_style.train import train
+
+    config = TrainConfig(style=style, name=store.check_name(name), **options)
+    result = train(config, restart=restart, echo=lambda line: click.echo(line, err=as_json))
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "bundle": str(result.bundle),
+                    "status": result.status,
+                    "step": result.step,
+                    "steps": result.steps,
+                    "resumed_from": result.resumed_from,
+                    "seconds": round(result.seconds, 1),
+                    "losses": result.losses,
+                },
+                indent=1,
+            )
+        )
+    if result.status == "interrupted":
+        sys.exit(130)
+
+
+@cli.command("styles")
+@json_option
+def styles_command(as_json) -> None:
+    """List the styles in the store."""
+    from gan_style import store
+
+    styles = store.list_styles()
+    if as_json:
+        click.echo(json.dumps(styles, indent=1))
+        return
+    if not styles:
+        click.echo(f"no styles in {store.styles_folder()} yet; train one with `gan-style train`")
+        return
+    width = max(len(style["name"]) for style in styles)
+    for style in styles:
+        steps = f"{style['steps']} steps" if style["steps"] else ""
+        click.echo(
+            f"{style['name']:<{width}}  {style['model'] or '?':<9} {steps:>12}  {style['path']}"
+        )
 
 
 def _parse_colour(text: str) -> tuple[int, int, int]:

@@ -86,7 +86,7 @@ class PrepareConfig(_Config):
         background: RGB colour that transparent pixels are composited onto.
         shard_size: Images per TFRecord shard.
         jpeg_quality: Quality of the JPEG encoding stored in the shards (4:4:4 chroma).
-        workers: Decoding processes; None uses every core.
+        workers: Decoding threads; None uses one per core.
     """
 
     source: str

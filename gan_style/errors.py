@@ -34,3 +34,9 @@ class DependencyError(GanStyleError):
     """A required package (usually TensorFlow) is not installed."""
 
     exit_code = 5
+
+
+class TrainingError(GanStyleError):
+    """Training cannot go on (non-finite losses, a checkpoint of another configuration)."""
+
+    exit_code = 6

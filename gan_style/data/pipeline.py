@@ -40,6 +40,7 @@ def image_dataset(
     random_flip: bool = True,
     shuffle_buffer: int = 1024,
     drop_remainder: bool = True,
+    skip: int = 0,
 ) -> tf.data.Dataset:
     """Batches of ``image_size``² float32 crops in [-1, 1] from a dataset or a folder.
 
@@ -56,6 +57,9 @@ def image_dataset(
         random_flip: Random horizontal flips.
         shuffle_buffer: Shuffle buffer size, in images (encoded, so cheap).
         drop_remainder: Drop the last partial batch.
+        skip: Images to skip first. The sequence is deterministic, so a resumed training run
+            that skips the images it already used continues exactly where it stopped; the
+            skipped images are not decoded.
 
     Returns:
         A `tf.data.Dataset` of float32 tensors of shape ``(batch_size, image_size,
@@ -95,7 +99,9 @@ def image_dataset(
             image = tf.image.stateless_random_flip_left_right(image, seed=element_seed + 1)
         return tf.cast(image, tf.float32) / 127.5 - 1.0, valid
 
-    dataset = dataset.enumerate().map(transform, num_parallel_calls=AUTOTUNE)
+    if skip:
+        dataset = dataset.skip(skip)
+    dataset = dataset.enumerate(start=skip).map(transform, num_parallel_calls=AUTOTUNE)
     dataset = dataset.filter(_is_valid).map(_drop_validity)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     return dataset.prefetch(AUTOTUNE)

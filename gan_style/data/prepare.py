@@ -25,7 +25,6 @@ import datetime
 import hashlib
 import io
 import json
-import multiprocessing
 import os
 import random
 import secrets
@@ -249,7 +248,7 @@ def is_dataset(folder: str | os.PathLike) -> bool:
     return True
 
 
-# --- decoding (runs in worker processes: Pillow and numpy only) ------------------------------
+# --- decoding (runs in worker threads) -------------------------------------------------------
 
 
 def inspect_file(source: Path, relative: str, config: PrepareConfig) -> _Inspected:
@@ -300,17 +299,16 @@ def _inspect_all(
     config: PrepareConfig,
     progress: Callable[[Iterable], Iterable] | None,
 ) -> list[_Inspected]:
+    # Threads, not processes: Pillow releases the GIL while it decodes, resizes and encodes,
+    # which is nearly all the work, and threads cost nothing to start (spawned processes took
+    # seconds each to import numpy/SciPy, more than a small folder's whole decoding).
     workers = config.workers or os.cpu_count() or 1
     jobs = [(source, relative, config) for relative in candidates]
     wrap = progress or (lambda iterable: iterable)
-    if workers == 1 or len(jobs) < 4:
+    if workers == 1 or len(jobs) < 2:
         return list(wrap(_Sized(map(_inspect_star, jobs), len(jobs))))
-    # spawn, not fork: the parent may already hold TensorFlow's threads, which fork breaks.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as executor:
-        chunk = max(1, min(16, len(jobs) // (workers * 8)))
-        results = executor.map(_inspect_star, jobs, chunksize=chunk)
-        return list(wrap(_Sized(results, len(jobs))))
+    with concurrent.futures.ThreadPoolExecutor(workers) as executor:
+        return list(wrap(_Sized(executor.map(_inspect_star, jobs), len(jobs))))
 
 
 class _Sized:

@@ -24,7 +24,7 @@ def gan_kernel_initializer() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def instance_normalization(name: str | None = None) -> keras.layers.GroupNormalization:
+def instance_normalization(name: str | None = None, dtype=None) -> keras.layers.GroupNormalization:
     """Returns an instance normalisation layer (learned scale and offset per channel).
 
     `GroupNormalization` with one group per channel normalises each channel of each sample over
@@ -33,8 +33,11 @@ def instance_normalization(name: str | None = None) -> keras.layers.GroupNormali
 
     Args:
         name: Layer name.
+        dtype: Dtype policy; None takes the global one.
     """
-    return keras.layers.GroupNormalization(groups=-1, epsilon=INSTANCE_NORM_EPSILON, name=name)
+    return keras.layers.GroupNormalization(
+        groups=-1, epsilon=INSTANCE_NORM_EPSILON, name=name, dtype=dtype
+    )
 
 
 def _as_pair(value: int | tuple[int, int] | list[int], argument: str) -> tuple[int, int]:
@@ -109,12 +112,15 @@ class ResidualBlock(keras.layers.Layer):
         super().__init__(**kwargs)
         check_positive_int(num_filters, "num_filters")
         self.num_filters = num_filters
-        self.pad_1 = ReflectionPadding2D(1, name="pad_1")
+        # Sublayers take the block's own dtype policy, not the global one: a block saved under
+        # mixed precision and loaded under float32 (or the reverse) stays consistent.
+        policy = self.dtype_policy
+        self.pad_1 = ReflectionPadding2D(1, name="pad_1", dtype=policy)
         self.conv_1 = self._conv("conv_1")
-        self.norm_1 = instance_normalization(name="norm_1")
-        self.pad_2 = ReflectionPadding2D(1, name="pad_2")
+        self.norm_1 = instance_normalization(name="norm_1", dtype=policy)
+        self.pad_2 = ReflectionPadding2D(1, name="pad_2", dtype=policy)
         self.conv_2 = self._conv("conv_2")
-        self.norm_2 = instance_normalization(name="norm_2")
+        self.norm_2 = instance_normalization(name="norm_2", dtype=policy)
 
     def _conv(self, name: str) -> keras.layers.Conv2D:
         return keras.layers.Conv2D(
@@ -123,6 +129,7 @@ class ResidualBlock(keras.layers.Layer):
             use_bias=False,
             kernel_initializer=gan_kernel_initializer(),
             name=name,
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):

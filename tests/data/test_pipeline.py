@@ -115,3 +115,11 @@ def test_raw_and_prepared_pixels_agree(folder, tmp_path):
     raw = take(pipeline.image_dataset(single, **options), 1)[0]
     from_shard = take(pipeline.image_dataset(prepared, **options), 1)[0]
     assert np.abs(raw - from_shard).mean() < 0.03
+
+
+def test_skip_continues_the_same_sequence(dataset):
+    options = dict(image_size=24, batch_size=2, seed=9)
+    whole = take(pipeline.image_dataset(dataset, **options), 10)
+    resumed = take(pipeline.image_dataset(dataset, skip=12, **options), 4)
+    for left, right in zip(whole[6:], resumed, strict=True):
+        np.testing.assert_array_equal(left, right)

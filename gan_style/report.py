@@ -1,0 +1,56 @@
+"""Figures for people: sample grids of a style's inputs and outputs.
+
+Pure functions from arrays to PNG bytes (matplotlib with the Agg backend, no window); the caller
+decides where the bytes go.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """[-1, 1] float images → uint8 [0, 255]."""
+    return np.clip(np.rint((np.asarray(images, dtype=np.float32) + 1.0) * 127.5), 0, 255).astype(
+        np.uint8
+    )
+
+
+def sample_grid(
+    columns: Sequence[np.ndarray], titles: Sequence[str], *, caption: str | None = None
+) -> bytes:
+    """A grid with one row per sample and one column per stage, as PNG bytes.
+
+    Args:
+        columns: Arrays of shape (rows, H, W, 3) in [-1, 1], one per column (e.g. input,
+            output, cycled).
+        titles: Column titles.
+        caption: Optional line under the grid (e.g. the style name and step).
+    """
+    if len(columns) != len(titles) or not columns:
+        raise ValueError(f"need one title per column, got {len(columns)} columns, {len(titles)}")
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    rows = len(columns[0])
+    figure = Figure(figsize=(2.2 * len(columns), 2.2 * rows + (0.3 if caption else 0)), dpi=100)
+    axes = figure.subplots(rows, len(columns), squeeze=False)
+    for column, (images, title) in enumerate(zip(columns, titles, strict=True)):
+        for row, image in enumerate(to_uint8(images)):
+            axis = axes[row][column]
+            axis.imshow(image)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if row == 0:
+                axis.set_title(title, fontsize=10)
+    if caption:
+        figure.text(0.5, 0.005, caption, ha="center", va="bottom", fontsize=9)
+    figure.tight_layout(rect=(0, 0.03 if caption else 0, 1, 1))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

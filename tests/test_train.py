@@ -1,0 +1,285 @@
+"""`train` end to end on tiny synthetic data: bundles, resume, errors, and that it learns."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from gan_style import store
+from gan_style.cli import cli
+from gan_style.config import TrainConfig
+from gan_style.errors import DataError, TrainingError
+from gan_style.train import train
+from tests.conftest import photo_like
+
+SIZE = 32
+TINY = dict(
+    image_size=SIZE,
+    num_filters=4,
+    num_blocks=1,
+    disc_filters=4,
+    disc_layers=2,
+    pool_size=4,
+    checkpoint_every=2,
+    sample_every=100,
+)
+
+
+def styled(image: Image.Image) -> Image.Image:
+    """The synthetic 'style': a strong warm cast and horizontal stripes."""
+    array = np.asarray(image).astype(np.float32)
+    array = array * [1.0, 0.55, 0.35] + [70, 10, 0]
+    array[::4] *= 0.6
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def domains(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("domains")
+    for index in range(24):
+        photo = photo_like(40, 40, seed=300 + index)
+        (root / "photos").mkdir(exist_ok=True)
+        (root / "style").mkdir(exist_ok=True)
+        photo.save(root / "photos" / f"p{index:02d}.png")
+        styled(photo_like(40, 40, seed=600 + index)).save(root / "style" / f"s{index:02d}.png")
+    return root / "style", root / "photos"
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("GAN_STYLE_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def config(domains, name="tiny", **overrides) -> TrainConfig:
+    style, photos = domains
+    return TrainConfig(style=str(style), content=str(photos), name=name, **{**TINY, **overrides})
+
+
+def quiet(line: str) -> None:
+    pass
+
+
+def test_a_short_run_writes_a_complete_bundle(domains, home):
+    result = train(config(domains, steps=3), echo=quiet, progress=False)
+    assert result.status == "finished" and result.step == 3
+    bundle = home / "styles" / "tiny"
+    assert result.bundle == bundle
+    for name in ("generator.keras", "style.json", "samples.png"):
+        assert (bundle / name).is_file(), name
+    style = store.read_style(bundle)
+    assert style["name"] == "tiny" and style["model"] == "cyclegan"
+    assert style["training"]["steps"] == 3
+    assert style["config"]["augment"] == "diffaugment"  # 21 style images < 1000
+    assert style["data"]["style"]["train_images"] + style["data"]["style"]["holdout_images"] == 24
+    assert set(style["training"]["final_losses"]) >= {"generator_total", "cycle"}
+    generator = store.load_generator(bundle)
+    output = np.asarray(generator(np.zeros((1, 36, 44, 3), np.float32)))
+    assert output.shape == (1, 36, 44, 3) and output.dtype == np.float32
+    assert Image.open(bundle / "samples.png").size[0] > 100
+    assert any((bundle / "run" / "logs").iterdir())  # TensorBoard events
+
+
+def test_stop_and_resume_continues_exactly(domains, home):
+    straight = train(config(domains, name="straight", steps=4), echo=quiet, progress=False)
+    first = train(
+        config(domains, name="resumed", steps=4), echo=quiet, progress=False, stop_after=2
+    )
+    assert (first.status, first.step) == ("interrupted", 2)
+    assert not (first.bundle / "style.json").exists()
+    lines: list[str] = []
+    second = train(config(domains, name="resumed", steps=4), echo=lines.append, progress=False)
+    assert (second.status, second.resumed_from, second.step) == ("finished", 2, 4)
+    assert any("resuming 'resumed' at step 2 of 4" in line for line in lines)
+    expected = store.load_generator(straight.bundle).get_weights()
+    actual = store.load_generator(second.bundle).get_weights()
+    for left, right in zip(expected, actual, strict=True):
+        np.testing.assert_allclose(left, right, rtol=1e-5, atol=1e-6)
+    again = train(config(domains, name="resumed", steps=4), echo=quiet, progress=False)
+    assert again.status == "already trained"
+
+
+def test_resuming_with_another_architecture_is_refused(domains, home):
+    train(config(domains, steps=3), echo=quiet, progress=False, stop_after=2)
+    with pytest.raises(TrainingError, match=r"num_filters=4 \(now 8\)"):
+        train(config(domains, steps=3, num_filters=8), echo=quiet, progress=False)
+    restarted = train(
+        config(domains, steps=2, num_filters=8), restart=True, echo=quiet, progress=False
+    )
+    assert restarted.status == "finished" and restarted.resumed_from == 0
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(domains, home, monkeypatch):
+    from gan_style.training import cyclegan
+
+    real_step = cyclegan.CycleGANTrainer.train_step
+    calls = {"count": 0}
+
+    def failing_step(self, photo, style):
+        calls["count"] += 1
+        losses = real_step(self, photo, style)
+        if calls["count"] == 3:
+            return cyclegan.StepLosses(**{**losses.as_dict(), "cycle": float("nan")})
+        return losses
+
+    monkeypatch.setattr(cyclegan.CycleGANTrainer, "train_step", failing_step)
+    with pytest.raises(TrainingError, match=r"non-finite loss at step 3 .*step-00000002"):
+        train(config(domains, steps=6), echo=quiet, progress=False)
+    checkpoints = home / "styles" / "tiny" / "run" / "checkpoints"
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["step-00000002"]
+
+
+def test_too_few_images_is_an_error_before_training(tmp_path, home, domains):
+    few = tmp_path / "few"
+    few.mkdir()
+    for index in range(3):
+        photo_like(40, 40, seed=index).save(few / f"{index}.png")
+    (few / "broken.jpg").write_bytes(b"\xff\xd8 nope")
+    with pytest.raises(DataError, match=r"only 3 usable style training images; at least 4"):
+        train(config((few, domains[1])), echo=quiet, progress=False)
+    assert not (home / "styles" / "tiny").exists()
+
+
+def test_it_learns_the_colour_of_the_style(domains, home):
+    """A short run moves translated photos toward the style domain's colour statistics."""
+    import tensorflow as tf
+
+    style_dir, photo_dir = domains
+    photos = np.stack(
+        [np.asarray(Image.open(p), np.float32) / 127.5 - 1 for p in sorted(photo_dir.glob("*.png"))]
+    )[:, :SIZE, :SIZE]
+    style_mean = np.mean(
+        [
+            np.asarray(Image.open(p), np.float32).mean((0, 1)) / 127.5 - 1
+            for p in sorted(style_dir.glob("*.png"))
+        ],
+        axis=0,
+    )
+
+    def distance(generator) -> float:
+        return float(
+            np.abs(np.asarray(generator(tf.constant(photos))).mean((0, 1, 2)) - style_mean).sum()
+        )
+
+    import keras
+
+    from gan_style.models.generators import build_resnet_generator
+
+    keras.utils.set_random_seed(0)
+    untrained = distance(build_resnet_generator(SIZE, 8, 2))
+    result = train(
+        config(
+            domains, name="learner", steps=150, num_filters=8, num_blocks=2, checkpoint_every=1000
+        ),
+        echo=quiet,
+        progress=False,
+    )
+    trained = distance(store.load_generator(result.bundle))
+    assert trained < 0.5 * untrained, (trained, untrained)
+
+
+def test_cli_train_and_styles(domains, home):
+    style, photos = domains
+    runner = CliRunner()
+    arguments = [
+        "train",
+        str(style),
+        "--content",
+        str(photos),
+        "--name",
+        "cli_style",
+        "--steps",
+        "2",
+        "--image-size",
+        "32",
+        "--ngf",
+        "4",
+        "--blocks",
+        "1",
+        "--ndf",
+        "4",
+        "--json",
+    ]
+    result = runner.invoke(cli, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "finished" and summary["step"] == 2
+    listing = runner.invoke(cli, ["styles", "--json"])
+    assert [entry["name"] for entry in json.loads(listing.output)] == ["cli_style"]
+    table = runner.invoke(cli, ["styles"]).output
+    assert table.startswith("cli_style") and "2 steps" in table
+
+
+def test_cli_errors_are_one_line(tmp_path, home):
+    result = CliRunner().invoke(cli, ["train", str(tmp_path / "nowhere"), "--name", "x"])
+    assert result.exit_code == 3
+    assert result.output.strip() == f"error: {tmp_path / 'nowhere'}: no such folder (style images)"
+    result = CliRunner().invoke(cli, ["train", str(tmp_path), "--name", "bad name!"])
+    assert result.exit_code == 4 and "invalid style name 'bad name!'" in result.output
+
+
+def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(domains, tmp_path):
+    """A hard kill mid-run leaves only complete checkpoints; the next run resumes from one."""
+    style, photos = domains
+    environment = {
+        **os.environ,
+        "GAN_STYLE_HOME": str(tmp_path / "home"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gan_style",
+        "train",
+        str(style),
+        "--content",
+        str(photos),
+        "--name",
+        "killed",
+        "--steps",
+        "400",
+        "--image-size",
+        "32",
+        "--ngf",
+        "4",
+        "--blocks",
+        "1",
+        "--ndf",
+        "4",
+        "--checkpoint-every",
+        "1",
+    ]
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    checkpoints = tmp_path / "home" / "styles" / "killed" / "run" / "checkpoints"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(checkpoints.glob("step-*"))) < 2:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = sorted(checkpoints.glob("step-*"))
+    assert saved, "no checkpoint was written before the kill"
+    for folder in saved:
+        assert (folder / "trainer.json").is_file() and (folder / "arrays.npz").is_file()
+    last = json.loads((saved[-1] / "trainer.json").read_text())["step"]
+    resumed = subprocess.run(
+        [*command[: command.index("400")], str(last + 1), *command[command.index("400") + 1 :]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming 'killed' at step {last} of {last + 1}" in resumed.stdout
+    assert (tmp_path / "home" / "styles" / "killed" / "style.json").is_file()
