@@ -352,8 +352,19 @@ def styles_command(as_json) -> None:
 
 @cli.command("evaluate")
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=str))
+@click.option(
+    "--style",
+    default=None,
+    help="Score a trained style on its held-out images instead of two folders.",
+)
 @click.option("--fid", "want_fid", is_flag=True, help="Fréchet Inception Distance.")
 @click.option("--kid", "want_kid", is_flag=True, help="Kernel Inception Distance (mean ± std).")
+@click.option(
+    "--ssim",
+    "want_ssim",
+    is_flag=True,
+    help="With --style: SSIM and PSNR of each transfer to its input photo.",
+)
 @click.option(
     "--inception-weights",
     type=click.Path(dir_okay=False, path_type=str),
@@ -378,8 +389,10 @@ def styles_command(as_json) -> None:
 @json_option
 def evaluate_command(
     folders,
+    style,
     want_fid,
     want_kid,
+    want_ssim,
     inception_weights,
     no_download,
     resize,
@@ -388,30 +401,81 @@ def evaluate_command(
     plot,
     as_json,
 ) -> None:
-    """Compare two folders of images: FID and KID on the standard FID Inception features.
+    """FID and KID on the standard FID Inception features, and content preservation.
 
-    With neither --fid nor --kid, both are computed. The numbers are comparable with
+    \b
+    gan-style evaluate DIR_A DIR_B        compare two folders (like pytorch-fid)
+    gan-style evaluate --style NAME       stylise the style's held-out photos and compare them
+                                          with its held-out images (FID, KID), next to the
+                                          untouched photos; SSIM/PSNR to the inputs
+
+    With no metric flag, every metric that applies is computed. The numbers are comparable with
     pytorch-fid's and published ones (the same network and weights, bilinear resize).
     """
-    from gan_style.evaluate import compare_folders
+    from gan_style.evaluate import compare_folders, evaluate_style
 
-    if len(folders) != 2:
-        raise click.UsageError(f"give two folders to compare, got {len(folders)}")
-    if not (want_fid or want_kid):
+    if style is not None and folders:
+        raise click.UsageError("give either --style or two folders, not both")
+    if style is None and len(folders) != 2:
+        raise click.UsageError(f"give two folders to compare (or --style), got {len(folders)}")
+    if style is None and want_ssim:
+        raise click.UsageError("--ssim needs --style (it compares transfers with their inputs)")
+    if not (want_fid or want_kid or want_ssim):
         want_fid = want_kid = True
+        want_ssim = style is not None
+    options = dict(fid=want_fid, kid=want_kid, resize=resize, batch_size=batch_size, seed=seed)
     with _evaluation_messages():
         weights = _inception_weights(inception_weights, no_download)
-        result = compare_folders(
-            folders[0],
-            folders[1],
-            fid=want_fid,
-            kid=want_kid,
-            weights=weights,
-            resize=resize,
-            batch_size=batch_size,
-            seed=seed,
+        if style is None:
+            result = compare_folders(folders[0], folders[1], weights=weights, **options)
+            _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
+            return
+        result = evaluate_style(style, content=want_ssim, weights=weights, **options)
+    _report_style_evaluation(result, as_json, plot)
+
+
+def _report_style_evaluation(result: dict, as_json: bool, plot: str | None) -> None:
+    if as_json:
+        _report_evaluation(result, True, plot, title="")
+        return
+    if plot:
+        from gan_style.atomic import write_bytes_atomic
+        from gan_style.report import metrics_chart
+
+        flat = {
+            **result.get("transferred", {}),
+            "ssim": result.get("ssim"),
+            "psnr": result.get("psnr"),
+        }
+        write_bytes_atomic(plot, metrics_chart(flat, title=f"style {result['style']}"))
+    lines = [
+        f"style {result['style']}: its held-out photos, transferred, against its held-out images"
+    ]
+    if "transferred" in result:
+        lines.append(
+            f"  images      {result['n_style_holdout']} style, "
+            f"{result['n_photo_holdout']} photos (held out: never trained on)"
         )
-    _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
+        lines.append(f"  {'':12s}{'transferred':>14s}{'photos as they are':>22s}")
+        for key, label in (("fid", "FID"), ("kid", "KID ×1000")):
+            if result["transferred"].get(key) is None:
+                continue
+            scale = 1000 if key == "kid" else 1
+            cells = []
+            for part in ("transferred", "baseline"):
+                value = scale * result[part][key]
+                spread = f" ± {scale * result[part]['kid_std']:.2f}" if key == "kid" else ""
+                cells.append(f"{value:.2f}{spread}")
+            lines.append(f"  {label:<12s}{cells[0]:>14s}{cells[1]:>22s}")
+        note = result["transferred"].get("small_sample_warning")
+        if note:
+            lines.append(f"  note: {note}")
+    if result.get("ssim") is not None:
+        lines.append(f"  SSIM        {result['ssim']:.4f}   (transfers vs their input photos)")
+        lines.append(f"  PSNR        {result['psnr']:.2f} dB")
+    if plot:
+        lines.append(f"  chart: {plot}")
+    click.echo("\n".join(lines))
 
 
 def _inception_weights(path: str | None, no_download: bool):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
@@ -607,3 +608,151 @@ def content_metrics(pairs: Iterable[tuple[str | os.PathLike, str | os.PathLike]]
         "n_resized": num_resized,
         "pairs": rows,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# A trained style against its own held-out images.
+
+
+def export_split(dataset: str | os.PathLike, split: str, folder: str | os.PathLike) -> Path:
+    """Write the images of a prepared dataset's ``split`` into ``folder`` as they are stored.
+
+    The JPEG bytes of the shards are written unchanged (no re-encoding), one file per image,
+    named after its source path. An existing export of the same dataset and split is reused.
+
+    Returns:
+        The folder.
+    """
+    import json
+
+    from gan_style.atomic import write_bytes_atomic
+    from gan_style.data import prepare
+
+    folder = Path(folder)
+    manifest = prepare.read_manifest(dataset)
+    stamp = {
+        "dataset": str(Path(dataset).resolve()),
+        "split": split,
+        "shards": manifest["shards"].get(split, []),
+    }
+    marker = folder / ".export.json"
+    if marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == stamp:
+        return folder
+    import tensorflow as tf
+
+    from gan_style.data.tfrecords import parse_example
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.is_file():
+            old.unlink()
+    shards = [str(Path(dataset) / name) for name in stamp["shards"]]
+    if not shards:
+        raise DataError(f"{dataset}: the dataset has no {split!r} images to evaluate with")
+    for serialized in tf.data.TFRecordDataset(shards):
+        features = parse_example(serialized)
+        source = features["source"].numpy().decode("utf-8")
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", source.rsplit(".", 1)[0]) + ".jpg"
+        write_bytes_atomic(folder / name, features["image"].numpy())
+    write_bytes_atomic(marker, json.dumps(stamp).encode("utf-8"))
+    return folder
+
+
+def evaluate_style(
+    style: str | os.PathLike,
+    *,
+    fid: bool = True,
+    kid: bool = True,
+    content: bool = True,
+    weights=None,
+    resize: str = "bilinear",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """How well a translation style learned, on the images its training never saw.
+
+    The style's held-out photos are stylised at full resolution; FID/KID compare the results
+    with the style's held-out images, and the untouched held-out photos with them too (the
+    ``baseline``: how far the photos were from the style before the transfer). SSIM and PSNR
+    compare each result with its input photo (content preservation).
+
+    Args:
+        style: A style name in the store or a bundle path.
+        fid: Whether to compute FID.
+        kid: Whether to compute KID.
+        content: Whether to compute SSIM and PSNR to the inputs.
+        weights: Inception weights (see `folder_features`).
+        resize: Resize method to 299×299.
+        batch_size: Images per forward pass.
+        seed: Seed of KID's subsets.
+        progress: Show progress bars on stderr.
+
+    Returns:
+        ``{"style", "n_style_holdout", "n_photo_holdout", "transferred": {fid, kid, ...},
+        "baseline": {fid, kid, ...}, "ssim", "psnr", "folders": {...}}``.
+
+    Raises:
+        StyleError: the style does not exist or is not a translation style.
+        DataError: the style's datasets are gone or have no held-out images.
+    """
+    from gan_style import store
+    from gan_style.errors import StyleError
+    from gan_style.transfer import load_stylizer, transfer
+
+    bundle = store.resolve_style(style)
+    description = store.read_style(bundle)
+    if description.get("model") != "cyclegan":
+        raise StyleError(
+            f"{bundle}: evaluate --style needs a translation style (model 'cyclegan'), "
+            f"this one is {description.get('model')!r}"
+        )
+    data = description.get("data", {})
+    try:
+        style_dataset = data["style"]["dataset"]
+        photo_dataset = data["content"]["dataset"]
+    except (KeyError, TypeError) as error:
+        raise StyleError(f"{bundle}: style.json does not say which data trained it") from error
+    work = store.home() / "cache" / "evaluate" / bundle.name
+    style_holdout = export_split(style_dataset, "holdout", work / "style_holdout")
+    photo_holdout = export_split(photo_dataset, "holdout", work / "photo_holdout")
+
+    transferred = work / "transferred"
+    transferred.mkdir(parents=True, exist_ok=True)
+    for old in transferred.iterdir():
+        old.unlink()
+    stylizer = load_stylizer(bundle)
+    photos = list_images(photo_holdout)
+    for photo in _progress(photos, progress, "transfer"):
+        transfer(photo, stylizer).save(transferred / (photo.stem + ".png"))
+
+    options = dict(
+        weights=weights, resize=resize, batch_size=batch_size, seed=seed, progress=progress
+    )
+    result: dict = {"style": description.get("name", bundle.name), "bundle": str(bundle)}
+    if fid or kid:
+        result["transferred"] = compare_folders(
+            style_holdout, transferred, fid=fid, kid=kid, **options
+        )
+        result["baseline"] = compare_folders(
+            style_holdout, photo_holdout, fid=fid, kid=kid, **options
+        )
+        result["n_style_holdout"] = result["transferred"]["n_a"]
+        result["n_photo_holdout"] = result["transferred"]["n_b"]
+    if content:
+        metrics = content_metrics(pair_folders(photo_holdout, transferred))
+        result.update(ssim=metrics["ssim"], psnr=metrics["psnr"], n_pairs=metrics["n_pairs"])
+    result["folders"] = {
+        "style_holdout": str(style_holdout),
+        "photo_holdout": str(photo_holdout),
+        "transferred": str(transferred),
+    }
+    return result
+
+
+def _progress(items: list, enabled: bool, description: str):
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=description, unit="image", file=sys.stderr, disable=None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -85,7 +86,9 @@ def test_table_output_with_fid_and_kid(folders, weights_file):
 def test_errors_are_one_line(folders, tmp_path):
     first, second = folders
     result = CliRunner().invoke(cli, ["evaluate", str(first)])
-    assert result.exit_code == 2 and "give two folders to compare, got 1" in result.output
+    assert (
+        result.exit_code == 2 and "give two folders to compare (or --style), got 1" in result.output
+    )
     missing = tmp_path / "missing.npz"
     result = CliRunner().invoke(
         cli, ["evaluate", str(first), str(second), "--inception-weights", str(missing)]
@@ -93,3 +96,91 @@ def test_errors_are_one_line(folders, tmp_path):
     assert result.exit_code != 0
     assert result.output.startswith("error: ") and str(missing) in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def style_bundle(tmp_path, monkeypatch):
+    """A translation style built directly: two prepared datasets and an untrained generator."""
+    from gan_style import store
+    from gan_style.config import PrepareConfig
+    from gan_style.data.prepare import prepare_dataset
+    from gan_style.models.generators import build_resnet_generator
+
+    monkeypatch.setenv("GAN_STYLE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GAN_STYLE_CACHE", str(tmp_path / "cache"))
+    datasets = {}
+    for role, offset in (("style", 0), ("content", 100)):
+        raw = tmp_path / f"raw_{role}"
+        raw.mkdir()
+        for index in range(10):
+            photo_like(40, 40, seed=offset + index).save(raw / f"{role}{index}.png")
+        datasets[role] = tmp_path / f"data_{role}"
+        prepare_dataset(
+            PrepareConfig(
+                source=str(raw),
+                output=str(datasets[role]),
+                size=40,
+                min_size=32,
+                workers=1,
+                holdout=0.3,
+            )
+        )
+    bundle = store.bundle_folder("tiny")
+    store.save_generator(bundle, build_resnet_generator(32, 4, 1))
+    store.write_style(
+        bundle,
+        {
+            "name": "tiny",
+            "model": "cyclegan",
+            "config": {},
+            "data": {role: {"dataset": str(path)} for role, path in datasets.items()},
+        },
+    )
+    return bundle
+
+
+def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weights_file):
+    result = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--style",
+            "tiny",
+            "--json",
+            "--kid",
+            "--ssim",
+            "--inception-weights",
+            str(weights_file),
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["n_style_holdout"], report["n_photo_holdout"], report["n_pairs"]) == (3, 3, 3)
+    assert report["transferred"]["kid"] is not None and report["baseline"]["kid"] is not None
+    assert report["transferred"]["kid"] != report["baseline"]["kid"]
+    assert 0 < report["ssim"] < 1  # an untrained generator changes the photos
+    transferred = sorted(Path(report["folders"]["transferred"]).iterdir())
+    assert [path.suffix for path in transferred] == [".png"] * 3
+
+    table = CliRunner().invoke(
+        cli,
+        [
+            "evaluate",
+            "--style",
+            "tiny",
+            "--kid",
+            "--ssim",
+            "--inception-weights",
+            str(weights_file),
+        ],
+    )
+    assert "transferred" in table.output and "photos as they are" in table.output
+    assert "3 style, 3 photos (held out: never trained on)" in table.output
+
+
+def test_style_mode_errors(style_bundle, tmp_path):
+    result = CliRunner().invoke(cli, ["evaluate", "--style", "absent"])
+    assert result.exit_code == 4 and result.output.startswith("error: no style 'absent'")
+    result = CliRunner().invoke(cli, ["evaluate", "--style", "tiny", str(tmp_path)])
+    assert result.exit_code == 2 and "either --style or two folders" in result.output
