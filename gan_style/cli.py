@@ -591,6 +591,140 @@ def _prepare_table(summary: dict, source: str) -> str:
     return "\n".join(lines)
 
 
+@cli.command("transfer")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--style", required=True, help="Style: a name in the store or the path of a style bundle."
+)
+@click.option(
+    "--out",
+    "output",
+    type=click.Path(path_type=str),
+    default=None,
+    help="Output file (one input) or folder (created; sub-folders mirrored) "
+    "[default: beside each input].",
+)
+@click.option(
+    "--name-pattern",
+    default="{stem}_{style}.{ext}",
+    show_default=True,
+    help="Output file names in a folder: {stem}, {style}, {ext}.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (never an input).")
+@click.option(
+    "--strength",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="Blend with the input: 0 returns it unchanged, 1 is the full style.",
+)
+@click.option(
+    "--preserve-color",
+    is_flag=True,
+    help="Keep the input's colours; take only the style's luminance and texture.",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Shrink images whose longer side exceeds this many pixels first.",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Tile side in pixels, 0 for one pass [default: from the image size and --memory]. "
+    "The result does not depend on it.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["jpeg", "png", "webp", "tiff"]),
+    default=None,
+    help="Output format [default: the input's (PNG for others), or --out's extension].",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=95,
+    show_default=True,
+    help="JPEG and WebP quality (100: lossless WebP).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="auto",
+    show_default=True,
+    help="Precision of the convolutions; auto: bfloat16 on a CPU that has it natively, "
+    "float16 on a GPU, else float32.",
+)
+@click.option(
+    "--memory",
+    "memory_budget_mb",
+    type=click.IntRange(min=64),
+    default=1152,
+    show_default=True,
+    help="Working memory to aim at, in MiB (beside TensorFlow's ~700); tiles fit in it.",
+)
+@json_option
+def transfer_command(
+    inputs,
+    style,
+    output,
+    name_pattern,
+    overwrite,
+    strength,
+    preserve_color,
+    max_size,
+    tile,
+    output_format,
+    quality,
+    precision,
+    memory_budget_mb,
+    as_json,
+) -> None:
+    """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
+
+    Each output keeps its input's size, orientation (upright), ICC profile and metadata. Bad
+    inputs are reported and skipped; the exit code is non-zero if any failed.
+    """
+    from tqdm import tqdm
+
+    from gan_style.errors import DataError
+    from gan_style.transfer import TransferConfig, summary_table, transfer_files
+
+    config = TransferConfig(
+        inputs=tuple(inputs),
+        style=style,
+        output=output,
+        name_pattern=name_pattern,
+        overwrite=overwrite,
+        strength=strength,
+        preserve_color=preserve_color,
+        max_size=max_size,
+        tile=tile,
+        output_format=output_format,
+        quality=quality,
+        precision=precision,
+        memory_budget_mb=memory_budget_mb,
+    )
+
+    def tile_progress(steps):
+        return tqdm(steps, desc="tiles", unit="step", file=sys.stderr, disable=None, leave=False)
+
+    result = transfer_files(
+        config,
+        progress=_progress("transferring", unit="file"),
+        tile_progress=tile_progress,
+        report=lambda line: tqdm.write(line, file=sys.stderr),
+    )
+    summary = result.summary
+    click.echo(json.dumps(summary, indent=1) if as_json else summary_table(summary))
+    if result.failed:
+        total = len(result.written) + len(result.skipped) + len(result.failed)
+        raise DataError(f"{len(result.failed)} of {total} inputs failed (see above)")
+
+
 def main() -> None:
     """Console-script entry point."""
     # TensorFlow's C++ start-up chatter (oneDNN, CPU features) is noise on a command line.

@@ -128,7 +128,8 @@ def load_generator(bundle: str | os.PathLike):
     """
     import keras
 
-    import gan_style.models  # noqa: F401  (registers gan-style's serialisable layers)
+    # Registers gan-style's serialisable layers; `gan_style.models` alone does not import them.
+    import gan_style.models.layers  # noqa: F401
 
     path = Path(bundle) / GENERATOR_FILE
     if not path.is_file():

@@ -187,7 +187,7 @@ def _decode(
     with contextlib.suppress(*_EXIF_ERRORS):
         image = ImageOps.exif_transpose(image)
 
-    image = _to_rgb(image, icc_profile=icc_profile, background=background)
+    image = to_srgb_rgb(image, icc_profile=icc_profile, background=background)
     return LoadedImage(image=image, original_size=original_size, source_format=source_format)
 
 
@@ -198,10 +198,16 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def _to_rgb(
+def to_srgb_rgb(
     image: Image.Image, *, icc_profile: bytes | None, background: tuple[int, int, int]
 ) -> Image.Image:
-    """Convert any Pillow mode to 8-bit sRGB RGB."""
+    """Convert a decoded, upright image of any Pillow mode to 8-bit sRGB RGB.
+
+    Args:
+        image: The image (EXIF orientation already applied).
+        icc_profile: Its embedded ICC profile, converted from when usable.
+        background: RGB colour that transparent pixels are composited onto.
+    """
     mode = image.mode
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
