@@ -689,8 +689,9 @@ def evaluate_style(
         progress: Show progress bars on stderr.
 
     Returns:
-        ``{"style", "n_style_holdout", "n_photo_holdout", "transferred": {fid, kid, ...},
-        "baseline": {fid, kid, ...}, "ssim", "psnr", "folders": {...}}``.
+        ``{"style", "fid", "kid", "kid_std", "n_a", "n_b"`` (of the transfers, as in
+        `compare_folders`), ``"transferred": {...}, "baseline": {...}`` (the full reports),
+        ``"n_style_holdout", "n_photo_holdout", "ssim", "psnr", "folders": {...}}``.
 
     Raises:
         StyleError: the style does not exist or is not a translation style.
@@ -739,6 +740,9 @@ def evaluate_style(
         )
         result["n_style_holdout"] = result["transferred"]["n_a"]
         result["n_photo_holdout"] = result["transferred"]["n_b"]
+        # The headline numbers at the top level, as in the two-folder report.
+        for key in ("fid", "kid", "kid_std", "n_a", "n_b", "small_sample_warning"):
+            result[key] = result["transferred"].get(key)
     if content:
         metrics = content_metrics(pair_folders(photo_holdout, transferred))
         result.update(ssim=metrics["ssim"], psnr=metrics["psnr"], n_pairs=metrics["n_pairs"])

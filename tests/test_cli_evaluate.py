@@ -159,6 +159,8 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
     assert (report["n_style_holdout"], report["n_photo_holdout"], report["n_pairs"]) == (3, 3, 3)
     assert report["transferred"]["kid"] is not None and report["baseline"]["kid"] is not None
     assert report["transferred"]["kid"] != report["baseline"]["kid"]
+    assert (report["kid"], report["n_a"], report["n_b"]) == (report["transferred"]["kid"], 3, 3)
+    assert "fid" in report and "kid_std" in report
     assert 0 < report["ssim"] < 1  # an untrained generator changes the photos
     transferred = sorted(Path(report["folders"]["transferred"]).iterdir())
     assert [path.suffix for path in transferred] == [".png"] * 3
