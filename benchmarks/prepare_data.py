@@ -7,10 +7,9 @@ figures of one run mean much):
    with every worker process, as a ratio against a bare Pillow decode-and-convert loop over the
    same files (the reference: what any tool must at least spend).
 2. The training pipeline's images/s (decode + crop + flip + scale from the prepared shards) at
-   128 and 256 px, against what a training step consumes: the images/s of one
-   `train_on_batch` of a ResNet generator (two images, one per domain, per CycleGAN step). A
-   full CycleGAN step does several such passes, so this consumption is an upper bound and the
-   headroom printed is a lower bound.
+   128 and 256 px, against what real CycleGAN training steps consume (two images per step,
+   one per domain; the fast preset at 128 px, the quality preset at 256 px, in the global
+   precision policy, float32 by default).
 
 Run: ``python benchmarks/prepare_data.py [--photos DIR] [--repeats N]``.
 """
@@ -63,22 +62,34 @@ def pipeline_rate(dataset: Path, image_size: int, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def generator_step_rate(image_size: int, num_filters: int, num_blocks: int, steps: int) -> float:
-    """Images/s that one generator `train_on_batch` per CycleGAN step would consume."""
+def training_step_rate(image_size: int, preset: str, steps: int) -> float:
+    """Images/s that full CycleGAN training steps consume (one photo + one style image each)."""
     import numpy as np
 
-    from gan_style.models.generators import build_resnet_generator
+    from gan_style.config import TRAIN_PRESETS, TrainConfig
+    from gan_style.training.cyclegan import CycleGANTrainer
 
-    generator = build_resnet_generator(num_filters=num_filters, num_blocks=num_blocks)
-    generator.compile(optimizer="adam", loss="mae")
-    batch = np.random.default_rng(0).uniform(-1, 1, (1, image_size, image_size, 3))
-    batch = batch.astype("float32")
-    generator.train_on_batch(batch, batch)  # trace
+    sizes = TRAIN_PRESETS[preset]
+    config = TrainConfig(
+        style="-",
+        name="bench",
+        preset=preset,
+        image_size=image_size,
+        steps=steps + 10,
+        num_filters=sizes["num_filters"],
+        num_blocks=sizes["num_blocks"],
+        disc_filters=sizes["disc_filters"],
+    )
+    trainer = CycleGANTrainer(config, use_augment=True)
+    rng = np.random.default_rng(0)
+    photo, style = (
+        rng.uniform(-1, 1, (1, image_size, image_size, 3)).astype("float32") for _ in range(2)
+    )
+    trainer.train_step(photo, style)  # trace
     started = time.perf_counter()
     for _ in range(steps):
-        generator.train_on_batch(batch, batch)
-    seconds_per_step = (time.perf_counter() - started) / steps
-    return 2 / seconds_per_step  # one photo and one style image per step
+        trainer.train_step(photo, style)
+    return 2 * steps / (time.perf_counter() - started)
 
 
 def main() -> int:
@@ -110,13 +121,13 @@ def main() -> int:
                 f"({seconds:.2f} s for {files} files)  = {rate / reference_rate:.2f}× reference"
             )
 
-        for image_size, num_filters, num_blocks in ((128, 32, 6), (256, 64, 9)):
+        for image_size, preset in ((128, "fast"), (256, "quality")):
             feed = pipeline_rate(dataset, image_size, count=300)
-            consume = generator_step_rate(image_size, num_filters, num_blocks, steps=5)
+            consume = training_step_rate(image_size, preset, steps=3)
             print(
-                f"pipeline {image_size}px: {feed:7.1f} images/s; one ResNet generator "
-                f"update ({num_filters} filters, {num_blocks} blocks) consumes "
-                f"{consume:5.1f} images/s → pipeline headroom {feed / consume:6.1f}×"
+                f"pipeline {image_size}px: {feed:7.1f} images/s; a {preset}-preset CycleGAN "
+                f"step consumes {consume:5.2f} images/s → pipeline headroom "
+                f"{feed / consume:7.1f}×"
             )
     return 0
 

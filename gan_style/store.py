@@ -98,26 +98,17 @@ def read_style(bundle: str | os.PathLike) -> dict[str, Any]:
     Raises:
         StyleError: the file is missing, unreadable, not a style, or of a newer format.
     """
-    import json
+    from gan_style.documents import read_document
 
-    path = Path(bundle) / STYLE_JSON
-    try:
-        style = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise StyleError(f"{bundle}: not a style bundle (no {STYLE_JSON})") from error
-    except (OSError, ValueError) as error:
-        raise StyleError(f"{path}: unreadable ({error})") from error
-    if not isinstance(style, dict) or style.get("format") != STYLE_FORMAT:
-        raise StyleError(f"{path}: not a gan-style style description")
-    version = style.get("format_version", 0)
-    if version > STYLE_FORMAT_VERSION:
-        from gan_style import __version__
-
-        raise StyleError(
-            f"{path}: style format {version} is newer than this gan-style ({__version__}) "
-            f"reads ({STYLE_FORMAT_VERSION}); upgrade gan-style"
-        )
-    return style
+    return read_document(
+        bundle,
+        STYLE_JSON,
+        document_format=STYLE_FORMAT,
+        max_version=STYLE_FORMAT_VERSION,
+        error=StyleError,
+        missing="a style bundle",
+        description="gan-style style description",
+    )
 
 
 def load_generator(bundle: str | os.PathLike):

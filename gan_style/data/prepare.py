@@ -24,7 +24,6 @@ import dataclasses
 import datetime
 import hashlib
 import io
-import json
 import os
 import random
 import secrets
@@ -38,6 +37,7 @@ from gan_style import __version__
 from gan_style.atomic import write_json_atomic
 from gan_style.config import PrepareConfig
 from gan_style.data import images
+from gan_style.documents import read_document
 from gan_style.errors import DataError
 
 MANIFEST_NAME = "manifest.json"
@@ -221,22 +221,15 @@ def read_manifest(dataset: str | os.PathLike) -> dict[str, Any]:
     Raises:
         DataError: the folder is not a gan-style dataset, or one of a newer format.
     """
-    path = Path(dataset) / MANIFEST_NAME
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise DataError(f"{dataset}: not a gan-style dataset (no {MANIFEST_NAME})") from error
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path}: unreadable manifest ({error})") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != DATASET_FORMAT:
-        raise DataError(f"{path}: not a gan-style dataset manifest")
-    version = manifest.get("format_version", 0)
-    if version > DATASET_FORMAT_VERSION:
-        raise DataError(
-            f"{path}: dataset format {version} is newer than this gan-style "
-            f"({__version__}) reads ({DATASET_FORMAT_VERSION}); upgrade gan-style"
-        )
-    return manifest
+    return read_document(
+        dataset,
+        MANIFEST_NAME,
+        document_format=DATASET_FORMAT,
+        max_version=DATASET_FORMAT_VERSION,
+        error=DataError,
+        missing="a gan-style dataset",
+        description="gan-style dataset manifest",
+    )
 
 
 def is_dataset(folder: str | os.PathLike) -> bool:
