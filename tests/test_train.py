@@ -23,6 +23,8 @@ from gan_style.train import train
 from tests.conftest import photo_like
 
 SIZE = 32
+#: The same tiny networks as `TINY`, as command-line options.
+TINY_CLI = ("--image-size", "32", "--ngf", "4", "--blocks", "1", "--ndf", "4")
 TINY = dict(
     image_size=SIZE,
     num_filters=4,
@@ -192,14 +194,7 @@ def test_cli_train_restart_and_styles(domains, home):
         "cli_style",
         "--steps",
         "2",
-        "--image-size",
-        "32",
-        "--ngf",
-        "4",
-        "--blocks",
-        "1",
-        "--ndf",
-        "4",
+        *TINY_CLI,
         "--json",
     ]
     result = runner.invoke(cli, [*arguments, "--checkpoint-every", "1"], catch_exceptions=False)
@@ -252,14 +247,7 @@ def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(domains, tmp_p
         "killed",
         "--steps",
         "400",
-        "--image-size",
-        "32",
-        "--ngf",
-        "4",
-        "--blocks",
-        "1",
-        "--ndf",
-        "4",
+        *TINY_CLI,
         "--checkpoint-every",
         "1",
     ]
