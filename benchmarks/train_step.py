@@ -1,9 +1,11 @@
-"""Benchmark of the CycleGAN training step: speed, the machine's floor, and the cost of our design.
+"""Benchmark of the training steps: speed, the machine's floor, and the cost of our design.
 
-For each preset (fast: 32 filters, 6 blocks; quality: 64 filters, 9 blocks) at 128 and 256 px,
-in float32 and mixed_bfloat16, it prints, all measured in this one run:
+For each CycleGAN preset (fast: 32 filters, 6 blocks; quality: 64 filters, 9 blocks) at 128 and
+256 px, and the DCGAN fast preset (64 px, batches of 32), in float32 and mixed_bfloat16, it
+prints, all measured in this one run:
 
-- seconds per step and images/s (two images per step: one photo, one style image, batch 1);
+- seconds per step and images/s (CycleGAN: two images per step, one photo and one style image;
+  DCGAN: the batch of 32 real images);
 - the step's FLOPs, counted by TensorFlow's graph profiler on the traced forward passes (a
   backward pass costs two forwards), and the GFLOP/s achieved, as a ratio against a large
   Conv2D's GFLOP/s in the same precision: how close the step is to this CPU's conv floor;
@@ -11,7 +13,8 @@ in float32 and mixed_bfloat16, it prints, all measured in this one run:
   updates, no fake pool), and the ratio train_on_batch / fused: what the product's required
   `train_on_batch` design costs.
 
-Run: ``python benchmarks/train_step.py [--steps N] [--only fast|quality] [--sizes 128,256]``.
+Run: ``python benchmarks/train_step.py [--steps N] [--only fast|quality] [--sizes 128,256]
+[--models cyclegan,dcgan]``.
 Never run it beside another benchmark or a training run: the figures would be meaningless.
 """
 
@@ -35,13 +38,20 @@ PRESETS = {"fast": (32, 6, 32), "quality": (64, 9, 64)}
 #: gradients (×2) = 4 D; fakes for the pool: 2 G; two D updates on batches of 2, forward and
 #: backward (×3) = 12 D.
 GENERATOR_UNITS, DISCRIMINATOR_UNITS = 20, 16
+#: The same per image of a DCGAN batch: D update: fakes (1 G), D forward and backward on the real
+#: and the fake image (6 D); G update: G forward and backward (3 G), D forward with input
+#: gradients (2 D).
+DCGAN_GENERATOR_UNITS, DCGAN_DISCRIMINATOR_UNITS = 4, 8
+DCGAN_SIZE, DCGAN_BATCH = 64, 32
 
 
-def forward_flops(model, size: int) -> float:
-    """FLOPs of one batch-1 forward pass, from TensorFlow's graph profiler."""
+def forward_flops(model, size: int | None) -> float:
+    """FLOPs of one batch-1 forward pass, from TensorFlow's graph profiler (size None: the
+    model's own input shape, e.g. a noise vector)."""
     from tensorflow.python.profiler import model_analyzer, option_builder
 
-    spec = tf.TensorSpec([1, size, size, 3], tf.float32)
+    shape = [1, size, size, 3] if size else [1, *model.input_shape[1:]]
+    spec = tf.TensorSpec(shape, tf.float32)
     graph = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph
     options = (
         option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
@@ -141,14 +151,83 @@ def fused_step_function(trainer):
     return step
 
 
+def make_dcgan_trainer(steps: int):
+    from gan_style.config import TrainConfig
+    from gan_style.training.dcgan import DCGANTrainer
+
+    config = TrainConfig(style="-", name="bench", model="dcgan", steps=steps + 10)
+    return DCGANTrainer(config, use_augment=True)
+
+
+def fused_dcgan_step_function(trainer):
+    """The same update as `DCGANTrainer.train_step`, as one tf.function with GradientTape."""
+    config = trainer.config
+    generator, discriminator = trainer.generator, trainer.discriminator
+    adversarial = trainer.adversarial
+    generator_optimizer = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+    discriminator_optimizer = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+    discriminator.trainable = True
+
+    @tf.function
+    def step(real, noise):
+        batch = tf.shape(real)[0]
+        fakes = generator(noise[:batch], training=True)
+        with tf.GradientTape() as tape:
+            scores = discriminator(tf.concat([real, fakes], 0), training=True)
+            d_loss = adversarial.discriminator_loss(scores[:batch], scores[batch:])
+        variables = discriminator.trainable_variables
+        discriminator_optimizer.apply(tape.gradient(d_loss, variables), variables)
+        with tf.GradientTape() as tape:
+            fake_scores = discriminator(generator(noise[batch:], training=True), training=True)
+            loss = adversarial.generator_loss(fake_scores)
+        variables = generator.trainable_variables
+        generator_optimizer.apply(tape.gradient(loss, variables), variables)
+        return loss, d_loss
+
+    return step
+
+
+def bench_dcgan(policy: str, reference: float, steps: int, rng) -> None:
+    keras.mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(0)
+    trainer = make_dcgan_trainer(steps)
+    flops = DCGAN_BATCH * (
+        DCGAN_GENERATOR_UNITS * forward_flops(trainer.generator, None)
+        + DCGAN_DISCRIMINATOR_UNITS * forward_flops(trainer.discriminator, DCGAN_SIZE)
+    )
+    shape = (DCGAN_BATCH, DCGAN_SIZE, DCGAN_SIZE, 3)
+    reals = [rng.uniform(-1, 1, shape).astype("float32") for _ in range(3)]
+    noise = [
+        rng.standard_normal((2 * DCGAN_BATCH, trainer.config.latent_dim)).astype("float32")
+        for _ in range(3)
+    ]
+    seconds = time_steps(trainer.train_step, [(real,) for real in reals], steps)
+    fused = time_steps(
+        fused_dcgan_step_function(trainer), list(zip(reals, noise, strict=True)), steps
+    )
+    achieved = flops / seconds / 1e9
+    images = DCGAN_BATCH / seconds
+    print(
+        f"{'dcgan':8s} {DCGAN_SIZE:4d} {policy:15s} {seconds:7.2f} {images:6.1f} "
+        f"{flops / 1e9:10.1f} {achieved:8.1f} {achieved / reference:6.2f} "
+        f"{fused:12.2f} {seconds / fused:9.2f}",
+        flush=True,
+    )
+    keras.backend.clear_session()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5, help="timed steps per configuration")
     parser.add_argument("--only", choices=tuple(PRESETS), default=None)
     parser.add_argument("--sizes", default="128,256")
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
+    parser.add_argument("--models", default="cyclegan,dcgan")
     arguments = parser.parse_args()
-    presets = [arguments.only] if arguments.only else list(PRESETS)
+    models = arguments.models.split(",")
+    presets = (
+        ([arguments.only] if arguments.only else list(PRESETS)) if "cyclegan" in models else []
+    )
     sizes = [int(size) for size in arguments.sizes.split(",")]
     precisions = arguments.precisions.split(",")
 
@@ -187,6 +266,9 @@ def main() -> int:
                     flush=True,
                 )
                 keras.backend.clear_session()
+    if "dcgan" in models:
+        for policy in precisions:
+            bench_dcgan(policy, references[policy], arguments.steps, rng)
     keras.mixed_precision.set_global_policy("float32")
     return 0
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -185,14 +186,16 @@ def prepare_data(
     type=click.Choice(MODELS),
     default=TRAIN_DEFAULTS["model"],
     show_default=True,
-    help="cyclegan: unpaired photo ↔ style translation.",
+    help="cyclegan: unpaired photo ↔ style translation (for transfer); dcgan: new images in "
+    "the style from noise (for generate; needs no photos).",
 )
 @click.option(
     "--preset",
     type=click.Choice(tuple(TRAIN_PRESETS)),
     default=TRAIN_DEFAULTS["preset"],
     show_default=True,
-    help="fast: 128-px crops, slim networks, for CPUs; quality: the paper's, for GPUs.",
+    help="fast: for CPUs (cyclegan: 128-px crops, slim networks; dcgan: 64 px); quality: the "
+    "papers' sizes, for GPUs.",
 )
 @click.option(
     "--steps",
@@ -206,12 +209,25 @@ def prepare_data(
     default=None,
     help="Passes over the larger training set, instead of --steps.",
 )
-@click.option("--image-size", type=int, default=None, help="Training crop side, a multiple of 8.")
+@click.option(
+    "--image-size",
+    type=int,
+    default=None,
+    help="Training crop side: a multiple of 8 (cyclegan) or a power of two (dcgan: 64, 128) "
+    "[default: the preset's].",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=TRAIN_DEFAULTS["batch_size"],
+    default=None,
+    help="Images per step [default: the preset's: 1 for cyclegan, 32 for dcgan].",
+)
+@click.option(
+    "--latent-dim",
+    type=click.IntRange(min=1),
+    default=TRAIN_DEFAULTS["latent_dim"],
     show_default=True,
+    help="dcgan: length of the noise vector.",
 )
 @click.option(
     "--ngf",
@@ -237,9 +253,8 @@ def prepare_data(
 @click.option(
     "--loss",
     type=click.Choice(("lsgan", "bce", "hinge")),
-    default=TRAIN_DEFAULTS["loss"],
-    show_default=True,
-    help="Adversarial loss.",
+    default=None,
+    help="Adversarial loss [default: lsgan for cyclegan, bce for dcgan].",
 )
 @click.option(
     "--cycle-weight",
@@ -269,6 +284,12 @@ def prepare_data(
     default=TRAIN_DEFAULTS["augment"],
     show_default=True,
     help="DiffAugment; auto: on below 1000 style images.",
+)
+@click.option(
+    "--augment-policy",
+    default=TRAIN_DEFAULTS["augment_policy"],
+    show_default=True,
+    help="DiffAugment's transformations, comma-separated: color, translation, cutout.",
 )
 @click.option(
     "--precision",
@@ -332,7 +353,11 @@ def train_command(style, name, as_json, restart, **options) -> None:
 @cli.command("styles")
 @json_option
 def styles_command(as_json) -> None:
-    """List the styles in the store."""
+    """List the styles in the store and the built-in ones.
+
+    Built-in styles are marked "built-in"; "shadowed" means one of yours has the same name, and
+    --style NAME takes yours (the built-in's path still reaches it).
+    """
     from gan_style import store
 
     styles = store.list_styles()
@@ -345,8 +370,12 @@ def styles_command(as_json) -> None:
     width = max(len(style["name"]) for style in styles)
     for style in styles:
         steps = f"{style['steps']} steps" if style["steps"] else ""
+        origin = ""
+        if style["builtin"]:
+            origin = "built-in, shadowed" if style["shadowed"] else "built-in"
         click.echo(
-            f"{style['name']:<{width}}  {style['model'] or '?':<9} {steps:>12}  {style['path']}"
+            f"{style['name']:<{width}}  {style['model'] or '?':<9} {steps:>12}  {origin:<18}  "
+            f"{style['path']}"
         )
 
 
@@ -407,7 +436,9 @@ def evaluate_command(
     gan-style evaluate DIR_A DIR_B        compare two folders (like pytorch-fid)
     gan-style evaluate --style NAME       stylise the style's held-out photos and compare them
                                           with its held-out images (FID, KID), next to the
-                                          untouched photos; SSIM/PSNR to the inputs
+                                          untouched photos; SSIM/PSNR to the inputs. A dcgan
+                                          style: its generated images against its held-out
+                                          images, next to its training images
 
     With no metric flag, every metric that applies is computed. The numbers are comparable with
     pytorch-fid's and published ones (the same network and weights, bilinear resize).
@@ -438,36 +469,47 @@ def _report_style_evaluation(result: dict, as_json: bool, plot: str | None) -> N
     if as_json:
         _report_evaluation(result, True, plot, title="")
         return
+    generation = result.get("model") == "dcgan"
+    # (key of the measured report, its column title, key of the reference, its column title)
+    measured, measured_title, reference, reference_title = (
+        ("generated", "generated", "reference", "training images")
+        if generation
+        else ("transferred", "transferred", "baseline", "photos as they are")
+    )
     if plot:
         from gan_style.atomic import write_bytes_atomic
         from gan_style.report import metrics_chart
 
-        flat = {
-            **result.get("transferred", {}),
-            "ssim": result.get("ssim"),
-            "psnr": result.get("psnr"),
-        }
+        flat = {**result.get(measured, {}), "ssim": result.get("ssim"), "psnr": result.get("psnr")}
         write_bytes_atomic(plot, metrics_chart(flat, title=f"style {result['style']}"))
-    lines = [
-        f"style {result['style']}: its held-out photos, transferred, against its held-out images"
-    ]
-    if "transferred" in result:
-        lines.append(
-            f"  images      {result['n_style_holdout']} style, "
-            f"{result['n_photo_holdout']} photos (held out: never trained on)"
+    if generation:
+        lines = [f"style {result['style']}: generated images against its held-out images"]
+    else:
+        lines = [
+            f"style {result['style']}: its held-out photos, transferred, against its held-out "
+            "images"
+        ]
+    if measured in result:
+        counts = (
+            f"{result['n_style_holdout']} style (held out: never trained on), "
+            f"{result[measured]['n_b']} generated, {result[reference]['n_b']} training images"
+            if generation
+            else f"{result['n_style_holdout']} style, {result['n_photo_holdout']} photos "
+            "(held out: never trained on)"
         )
-        lines.append(f"  {'':12s}{'transferred':>14s}{'photos as they are':>22s}")
+        lines.append(f"  images      {counts}")
+        lines.append(f"  {'':12s}{measured_title:>14s}{reference_title:>22s}")
         for key, label in (("fid", "FID"), ("kid", "KID ×1000")):
-            if result["transferred"].get(key) is None:
+            if result[measured].get(key) is None:
                 continue
             scale = 1000 if key == "kid" else 1
             cells = []
-            for part in ("transferred", "baseline"):
+            for part in (measured, reference):
                 value = scale * result[part][key]
                 spread = f" ± {scale * result[part]['kid_std']:.2f}" if key == "kid" else ""
                 cells.append(f"{value:.2f}{spread}")
             lines.append(f"  {label:<12s}{cells[0]:>14s}{cells[1]:>22s}")
-        note = result["transferred"].get("small_sample_warning")
+        note = result[measured].get("small_sample_warning")
         if note:
             lines.append(f"  note: {note}")
     if result.get("ssim") is not None:
@@ -723,6 +765,70 @@ def transfer_command(
     if result.failed:
         total = len(result.written) + len(result.skipped) + len(result.failed)
         raise DataError(f"{len(result.failed)} of {total} inputs failed (see above)")
+
+
+@cli.command("generate")
+@click.option("--style", required=True, help="A dcgan style: a name in the store or a path.")
+@click.option(
+    "-n", "--count", type=click.IntRange(min=1), default=16, show_default=True, help="Images."
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of the noise: the same seed gives the same images.",
+)
+@click.option(
+    "--truncation",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Redraw noise beyond ±t: below ~1, more typical and less varied images [default: off].",
+)
+@click.option(
+    "--out",
+    "output",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder for the images, one PNG each [default: STYLE-generated, unless --grid alone].",
+)
+@click.option(
+    "--grid",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also (or only) write all images in one PNG grid here.",
+)
+@json_option
+def generate_command(style, count, seed, truncation, output, grid, as_json) -> None:
+    """New images in a learned style, from a style trained with `train --model dcgan`."""
+    from gan_style.atomic import write_bytes_atomic
+    from gan_style.generate import generate_images, grid_png, write_images
+
+    generated = generate_images(style, count, seed=seed, truncation=truncation)
+    if output is None and grid is None:
+        output = f"{generated.style}-generated"
+    paths = write_images(generated, output) if output is not None else []
+    if grid is not None:
+        Path(grid).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(grid, grid_png(generated))
+    summary = {
+        "style": generated.style,
+        "count": len(generated.images),
+        "seed": seed,
+        "truncation": truncation,
+        "size": list(generated.images.shape[1:3]),
+        "images": [str(path) for path in paths],
+        "grid": grid,
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=1))
+        return
+    where = [f"{len(paths)} images in {output}"] if paths else []
+    where += [f"grid {grid}"] if grid else []
+    size = "×".join(str(side) for side in summary["size"])
+    click.echo(
+        f"generated {summary['count']} {size} images of {generated.style!r}: " + ", ".join(where)
+    )
 
 
 def main() -> None:

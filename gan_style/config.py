@@ -9,10 +9,12 @@ message that names the option, the value received and what is expected.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from typing import Any, TypeVar
 
 from gan_style.errors import ConfigError
+from gan_style.training import parse_augment_policy
 
 ConfigT = TypeVar("ConfigT", bound="_Config")
 
@@ -132,10 +134,10 @@ class PrepareConfig(_Config):
         )
 
 
-#: Presets of `gan-style train`: values used for every option the user leaves unset.
-#: ``fast`` is the CPU default: a slimmer generator on 128-pixel crops that learns a recognisable
-#: style on a 2-core laptop CPU within about an hour. ``quality`` is the paper-sized CycleGAN at
-#: 256 pixels, for GPUs.
+#: Presets of `gan-style train` (``--model cyclegan``): values used for every option the user
+#: leaves unset. ``fast`` is the CPU default: a slimmer generator on 128-pixel crops that learns
+#: a recognisable style on a 2-core laptop CPU within about an hour. ``quality`` is the
+#: paper-sized CycleGAN at 256 pixels, for GPUs.
 TRAIN_PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
         "image_size": 128,
@@ -143,6 +145,8 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
         "num_blocks": 6,
         "disc_filters": 32,
         "steps": 3000,
+        "batch_size": 1,
+        "loss": "lsgan",
     },
     "quality": {
         "image_size": 256,
@@ -150,12 +154,49 @@ TRAIN_PRESETS: dict[str, dict[str, Any]] = {
         "num_blocks": 9,
         "disc_filters": 64,
         "steps": 200_000,
+        "batch_size": 1,
+        "loss": "lsgan",
     },
 }
+#: The same for ``--model dcgan`` (noise → image; no residual blocks). Batch norm needs real
+#: batches, and DCGAN's binary cross-entropy is its default loss. ``fast``: 64 pixels, which a
+#: 2-core CPU trains in well under an hour; ``quality``: 128 pixels, for GPUs.
+DCGAN_PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {
+        "image_size": 64,
+        "num_filters": 64,
+        "disc_filters": 64,
+        "steps": 3000,
+        "batch_size": 32,
+        "loss": "bce",
+    },
+    "quality": {
+        "image_size": 128,
+        "num_filters": 64,
+        "disc_filters": 64,
+        "steps": 30_000,
+        "batch_size": 64,
+        "loss": "bce",
+    },
+}
+#: Presets by model.
+MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "cyclegan": TRAIN_PRESETS,
+    "dcgan": DCGAN_PRESETS,
+}
+#: Fields that take the preset's value when left as None.
+PRESET_FIELDS = (
+    "image_size",
+    "num_filters",
+    "num_blocks",
+    "disc_filters",
+    "batch_size",
+    "loss",
+)
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 AUGMENTS = ("auto", "none", "diffaugment")
-MODELS = ("cyclegan",)
+MODELS = ("cyclegan", "dcgan")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,17 +210,19 @@ class TrainConfig(_Config):
         style: Folder of images in the style (raw, or a prepared dataset).
         name: Name of the style in the store.
         content: Folder of ordinary photos (raw or prepared); None uses the bundled photos.
-        model: ``cyclegan``: unpaired photo ↔ style translation.
+        model: ``cyclegan``: unpaired photo ↔ style translation; ``dcgan``: new images in the
+            style from random noise (no photos needed).
         preset: ``fast`` (CPU) or ``quality`` (GPU).
         image_size: Side of the square training crops (a multiple of 8).
         steps: Training steps (one batch of each domain per step).
         epochs: Alternative to ``steps``: passes over the larger of the two training sets.
-        batch_size: Images of each domain per step.
+        batch_size: Images of each domain per step (preset: 1 for cyclegan, 32 for dcgan).
         num_filters: Generator filters of the first layer (``--ngf``).
         num_blocks: Residual blocks of the generator (``--blocks``).
         disc_filters: Discriminator filters of the first layer (``--ndf``).
         disc_layers: Stride-2 layers of the PatchGAN (3 gives 70×70 patches).
-        loss: Adversarial loss: ``lsgan``, ``bce`` or ``hinge``.
+        loss: Adversarial loss: ``lsgan``, ``bce`` or ``hinge`` (preset: ``lsgan`` for
+            cyclegan, ``bce`` for dcgan).
         cycle_weight: λ, weight of the cycle-consistency L1 losses.
         identity_weight: Weight of the identity L1 losses as a fraction of λ (CycleGAN's
             ``lambda_identity``; 0 turns them off).
@@ -197,6 +240,7 @@ class TrainConfig(_Config):
         keep_checkpoints: Checkpoints kept (the newest).
         sample_every: Steps between sample grids.
         log_every: Steps between TensorBoard scalars.
+        latent_dim: Length of the dcgan generator's noise vector.
     """
 
     style: str
@@ -207,12 +251,12 @@ class TrainConfig(_Config):
     image_size: int | None = None
     steps: int | None = None
     epochs: float | None = None
-    batch_size: int = 1
+    batch_size: int | None = None
     num_filters: int | None = None
     num_blocks: int | None = None
     disc_filters: int | None = None
     disc_layers: int = 3
-    loss: str = "lsgan"
+    loss: str | None = None
     cycle_weight: float = 10.0
     identity_weight: float = 0.5
     learning_rate: float = 2e-4
@@ -228,15 +272,27 @@ class TrainConfig(_Config):
     keep_checkpoints: int = 3
     sample_every: int = 250
     log_every: int = 10
+    latent_dim: int = 128
 
     def __post_init__(self) -> None:
         _require_choice("model", self.model, MODELS)
         _require_choice("preset", self.preset, tuple(TRAIN_PRESETS))
-        _require_choice("loss", self.loss, ("lsgan", "bce", "hinge"))
+        if self.loss is not None:
+            _require_choice("loss", self.loss, ("lsgan", "bce", "hinge"))
         _require_choice("augment", self.augment, AUGMENTS)
+        try:
+            parse_augment_policy(self.augment_policy)
+        except ValueError as error:
+            raise ConfigError(f"augment_policy: {error}") from None
         _require_choice("precision", self.precision, PRECISIONS)
         _require_choice("strategy", self.strategy, STRATEGIES)
-        if self.image_size is not None:
+        if self.image_size is not None and self.model == "dcgan":
+            _require(
+                self.image_size >= 16 and self.image_size & (self.image_size - 1) == 0,
+                f"image_size must be a power of two of at least 16 for the dcgan model (e.g. 64 "
+                f"or 128), got {self.image_size}",
+            )
+        elif self.image_size is not None:
             _require(
                 self.image_size >= 16 and self.image_size % 8 == 0,
                 f"image_size must be a multiple of 8 and at least 16, got {self.image_size}",
@@ -247,8 +303,12 @@ class TrainConfig(_Config):
         )
         _require(self.steps is None or self.steps >= 1, f"steps must be >= 1, got {self.steps}")
         _require(self.epochs is None or self.epochs > 0, f"epochs must be > 0, got {self.epochs}")
+        _require(
+            self.batch_size is None or self.batch_size >= 1,
+            f"batch_size must be >= 1, got {self.batch_size}",
+        )
+        _require(self.latent_dim >= 1, f"latent_dim must be >= 1, got {self.latent_dim}")
         for field in (
-            "batch_size",
             "checkpoint_every",
             "keep_checkpoints",
             "sample_every",
@@ -271,20 +331,21 @@ class TrainConfig(_Config):
         )
         _require(self.pool_size >= 0, f"pool_size must be >= 0, got {self.pool_size}")
 
-    def resolved(self, steps_per_epoch: int | None = None) -> TrainConfig:
-        """This config with every preset-dependent field filled in.
+    def resolved(self, epoch_images: int | None = None) -> TrainConfig:
+        """This config with every preset-dependent field filled in (see `MODEL_PRESETS`).
 
         Args:
-            steps_per_epoch: Steps in one pass over the larger training set; needed when
+            epoch_images: Images in one pass over the larger training set; needed when
                 ``epochs`` is given.
         """
-        preset = TRAIN_PRESETS[self.preset]
+        preset = MODEL_PRESETS[self.model][self.preset]
         values = {
-            key: preset[key] if getattr(self, key) is None else getattr(self, key)
-            for key in ("image_size", "num_filters", "num_blocks", "disc_filters")
+            key: preset.get(key) if getattr(self, key) is None else getattr(self, key)
+            for key in PRESET_FIELDS
         }
         if self.epochs is not None:
-            _require(steps_per_epoch is not None, "steps_per_epoch is needed to resolve epochs")
+            _require(epoch_images is not None, "epoch_images is needed to resolve epochs")
+            steps_per_epoch = math.ceil(epoch_images / values["batch_size"])
             values["steps"] = max(1, round(self.epochs * steps_per_epoch))
             values["epochs"] = None
         elif self.steps is None:

@@ -694,8 +694,10 @@ def evaluate_style(
         ``"n_style_holdout", "n_photo_holdout", "ssim", "psnr", "folders": {...}}``.
 
     Raises:
-        StyleError: the style does not exist or is not a translation style.
-        DataError: the style's datasets are gone or have no held-out images.
+        StyleError: the style does not exist, is not a translation style, or its datasets are
+            not on this machine (a built-in or copied style): the message says how to evaluate
+            it on two folders instead.
+        DataError: the style's datasets have no held-out images.
     """
     from gan_style import store
     from gan_style.errors import StyleError
@@ -703,19 +705,38 @@ def evaluate_style(
 
     bundle = store.resolve_style(style)
     description = store.read_style(bundle)
-    if description.get("model") != "cyclegan":
-        raise StyleError(
-            f"{bundle}: evaluate --style needs a translation style (model 'cyclegan'), "
-            f"this one is {description.get('model')!r}"
-        )
+    model = description.get("model")
+    if model not in ("cyclegan", "dcgan"):
+        raise StyleError(f"{bundle}: evaluate --style does not know the model {model!r}")
     data = description.get("data", {})
     try:
         style_dataset = data["style"]["dataset"]
-        photo_dataset = data["content"]["dataset"]
+        photo_dataset = data["content"]["dataset"] if model == "cyclegan" else None
     except (KeyError, TypeError) as error:
         raise StyleError(f"{bundle}: style.json does not say which data trained it") from error
+    # A built-in or copied style records the dataset paths of the machine that trained it.
+    datasets = [path for path in (style_dataset, photo_dataset) if path is not None]
+    missing = [str(path) for path in datasets if not Path(path).is_dir()]
+    if missing:
+        import shlex
+
+        name = description.get("name", bundle.name)
+        verb = "is" if len(missing) == 1 else "are"
+        raise StyleError(
+            f"style {name!r}: its training data {' and '.join(missing)} {verb} not on this "
+            "machine, so evaluate --style cannot score it; evaluate it on two folders instead: "
+            f"`gan-style transfer PHOTOS --style {shlex.quote(os.fspath(style))} --out STYLED`, "
+            "then `gan-style evaluate STYLE_IMAGES STYLED`"
+        )
     work = store.home() / "cache" / "evaluate" / bundle.name
     style_holdout = export_split(style_dataset, "holdout", work / "style_holdout")
+    options = dict(
+        weights=weights, resize=resize, batch_size=batch_size, seed=seed, progress=progress
+    )
+    if model == "dcgan":
+        return _evaluate_generation(
+            bundle, description, style_dataset, style_holdout, work, fid, kid, options
+        )
     photo_holdout = export_split(photo_dataset, "holdout", work / "photo_holdout")
 
     transferred = work / "transferred"
@@ -727,22 +748,11 @@ def evaluate_style(
     for photo in _progress(photos, progress, "transfer"):
         transfer(photo, stylizer).save(transferred / (photo.stem + ".png"))
 
-    options = dict(
-        weights=weights, resize=resize, batch_size=batch_size, seed=seed, progress=progress
-    )
     result: dict = {"style": description.get("name", bundle.name), "bundle": str(bundle)}
     if fid or kid:
-        result["transferred"] = compare_folders(
-            style_holdout, transferred, fid=fid, kid=kid, **options
-        )
-        result["baseline"] = compare_folders(
-            style_holdout, photo_holdout, fid=fid, kid=kid, **options
-        )
-        result["n_style_holdout"] = result["transferred"]["n_a"]
+        measured, reference = ("transferred", transferred), ("baseline", photo_holdout)
+        result.update(_against_holdout(style_holdout, measured, reference, fid, kid, options))
         result["n_photo_holdout"] = result["transferred"]["n_b"]
-        # The headline numbers at the top level, as in the two-folder report.
-        for key in ("fid", "kid", "kid_std", "n_a", "n_b", "small_sample_warning"):
-            result[key] = result["transferred"].get(key)
     if content:
         metrics = content_metrics(pair_folders(photo_holdout, transferred))
         result.update(ssim=metrics["ssim"], psnr=metrics["psnr"], n_pairs=metrics["n_pairs"])
@@ -760,3 +770,58 @@ def _progress(items: list, enabled: bool, description: str):
     from tqdm import tqdm
 
     return tqdm(items, desc=description, unit="image", file=sys.stderr, disable=None)
+
+
+#: Images a dcgan style generates for `evaluate_style`.
+GENERATED_COUNT = 256
+
+
+def _against_holdout(style_holdout: Path, measured, reference, fid, kid, options) -> dict:
+    """FID/KID of a measured folder and of a reference folder, both against the held-out style
+    images, with the measured one's headline numbers also at the top level (as in the
+    two-folder report). ``measured`` and ``reference`` are ``(name, folder)`` pairs."""
+    (measured_name, measured_folder), (reference_name, reference_folder) = measured, reference
+    result = {
+        measured_name: compare_folders(style_holdout, measured_folder, fid=fid, kid=kid, **options),
+        reference_name: compare_folders(
+            style_holdout, reference_folder, fid=fid, kid=kid, **options
+        ),
+    }
+    result["n_style_holdout"] = result[measured_name]["n_a"]
+    for key in ("fid", "kid", "kid_std", "n_a", "n_b", "small_sample_warning"):
+        result[key] = result[measured_name].get(key)
+    return result
+
+
+def _evaluate_generation(
+    bundle, description, style_dataset, style_holdout, work, fid, kid, options
+):
+    """`evaluate_style` for a dcgan style: generated images vs the style's held-out images.
+
+    ``reference`` compares the style's own training images with the held-out ones: the score
+    of a generator that reproduced its training set exactly, the floor to read ``generated``
+    against (FID and KID also depend on the number of images, see `small_sample_warning`).
+    """
+    from gan_style.generate import generate_images, write_images
+
+    generated_folder = work / "generated"
+    if generated_folder.is_dir():
+        for old in generated_folder.iterdir():
+            old.unlink()
+    generated = generate_images(bundle, GENERATED_COUNT, seed=options["seed"])
+    write_images(generated, generated_folder)
+    train_images = export_split(style_dataset, "train", work / "style_train")
+    result: dict = {
+        "style": description.get("name", bundle.name),
+        "bundle": str(bundle),
+        "model": "dcgan",
+    }
+    if fid or kid:
+        measured, reference = ("generated", generated_folder), ("reference", train_images)
+        result.update(_against_holdout(style_holdout, measured, reference, fid, kid, options))
+    result["folders"] = {
+        "style_holdout": str(style_holdout),
+        "generated": str(generated_folder),
+        "style_train": str(train_images),
+    }
+    return result

@@ -10,9 +10,12 @@ A style bundle is a folder::
         run/              checkpoints and logs of the training run that made it
 
 The store lives in ``$GAN_STYLE_HOME`` (default: the platform's user data folder + ``gan-style``,
-e.g. ``~/.local/share/gan-style``). ``--style`` takes a name in the store or the path of a
-bundle. Loading never executes code from a bundle: generators load with ``safe_mode=True`` and
-only gan-style's registered layers.
+e.g. ``~/.local/share/gan-style``). Built-in styles ship inside the package, in
+``gan_style/styles/<name>/`` (the same layout, without ``run/``); that folder may be empty or
+absent. ``--style`` takes the path of a bundle, else a name in the store, else the name of a
+built-in style: a style of the user's with a built-in's name shadows the built-in (which
+`list_styles` still lists, marked ``shadowed``). Loading never executes code from a bundle:
+generators load with ``safe_mode=True`` and only gan-style's registered layers.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ GENERATOR_FILE = "generator.keras"
 SAMPLES_FILE = "samples.png"
 RUN_FOLDER = "run"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: The styles shipped with gan-style. Read it through `builtin_styles_folder` (tests replace it).
+BUILTIN_STYLES = Path(__file__).resolve().parent / "styles"
 
 
 def home() -> Path:
@@ -47,6 +52,11 @@ def home() -> Path:
 def styles_folder() -> Path:
     """Where named styles live."""
     return home() / "styles"
+
+
+def builtin_styles_folder() -> Path:
+    """Where the built-in styles live (inside the package; it may be empty or absent)."""
+    return BUILTIN_STYLES
 
 
 def check_name(name: str) -> str:
@@ -70,23 +80,31 @@ def is_bundle(folder: str | os.PathLike) -> bool:
 
 
 def resolve_style(style: str | os.PathLike) -> Path:
-    """The bundle folder that ``--style`` means: a path to a bundle, or a name in the store.
+    """The bundle folder that ``--style`` means.
+
+    In order: a path to a bundle, a name in the user's store, the name of a built-in style (so
+    a user's style shadows a built-in of the same name).
 
     Raises:
-        StyleError: there is no such style; the message lists the styles that exist.
+        StyleError: there is no such style; the message lists the user's and built-in styles.
     """
     path = Path(style).expanduser()
     if is_bundle(path):
         return path
     text = os.fspath(style)
-    if _NAME_PATTERN.match(text) and is_bundle(styles_folder() / text):
-        return styles_folder() / text
-    names = [entry["name"] for entry in list_styles()]
+    if _NAME_PATTERN.match(text):
+        for folder in (styles_folder(), builtin_styles_folder()):
+            if is_bundle(folder / text):
+                return folder / text
+    styles = list_styles()
+    user = [entry["name"] for entry in styles if not entry["builtin"]]
+    builtin = [entry["name"] for entry in styles if entry["builtin"]]
     known = (
-        f"styles in {styles_folder()}: {', '.join(names)}"
-        if names
-        else (f"no styles in {styles_folder()} yet; train one with `gan-style train`")
+        f"styles in {styles_folder()}: {', '.join(user)}"
+        if user
+        else f"no styles in {styles_folder()} yet; train one with `gan-style train`"
     )
+    known += f"; built-in styles: {', '.join(builtin) if builtin else 'none'}"
     if path.is_dir():
         raise StyleError(f"{path}: not a style bundle (no {STYLE_JSON}); {known}")
     raise StyleError(f"no style {text!r}; {known}")
@@ -152,13 +170,28 @@ def write_style(bundle: str | os.PathLike, style: dict[str, Any]) -> Path:
 
 
 def list_styles() -> list[dict[str, Any]]:
-    """Every finished style in the store, sorted by name, with a few facts each."""
-    folder = styles_folder()
+    """Every finished style, the user's and the built-in ones, sorted by name.
+
+    Each entry holds ``name`` (the folder's name: what ``--style`` takes), ``model``, ``path``,
+    ``steps``, ``created``, ``builtin`` and ``shadowed``. A built-in style whose name is also a
+    user style's is listed with ``shadowed: True``: ``--style NAME`` means the user's, and the
+    built-in stays reachable by its path. A user style comes before a built-in of the same name.
+    """
+    user = _bundles(styles_folder(), builtin=False)
+    user_names = {entry["name"] for entry in user}
+    builtin = _bundles(builtin_styles_folder(), builtin=True)
+    for entry in builtin:
+        entry["shadowed"] = entry["name"] in user_names
+    return sorted(user + builtin, key=lambda entry: (entry["name"], entry["builtin"]))
+
+
+def _bundles(folder: Path, *, builtin: bool) -> list[dict[str, Any]]:
+    """The finished, readable bundles directly in ``folder`` (none if it does not exist)."""
     if not folder.is_dir():
         return []
     styles = []
     for bundle in sorted(folder.iterdir()):
-        if not is_bundle(bundle):
+        if not _NAME_PATTERN.match(bundle.name) or not is_bundle(bundle):
             continue
         try:
             style = read_style(bundle)
@@ -166,11 +199,13 @@ def list_styles() -> list[dict[str, Any]]:
             continue
         styles.append(
             {
-                "name": style.get("name", bundle.name),
+                "name": bundle.name,
                 "model": style.get("model"),
                 "path": str(bundle),
                 "steps": style.get("training", {}).get("steps"),
                 "created": style.get("created"),
+                "builtin": builtin,
+                "shadowed": False,
             }
         )
     return styles

@@ -5,11 +5,13 @@ The run, in order:
 1. Data. Raw folders are prepared into a cache (``$GAN_STYLE_HOME/cache/datasets``) with
    prepare-data's rules, so a bad image is reported and skipped, and the held-out split is
    fixed; too few usable images is a one-line error before anything is built.
-2. The models (`gan_style.training.cyclegan`) under the chosen precision and strategy.
+2. The models under the chosen precision and strategy: `gan_style.training.cyclegan` (photo ↔
+   style translation) or `gan_style.training.dcgan` (noise → style), behind one interface
+   (see `make_trainer`); the rest of this module does not depend on which.
 3. Resume. If ``styles/NAME/run/checkpoints`` holds a checkpoint of the same architecture, the
    whole state is restored (weights, Adam slots, step, fake pools, augmentation and data
    positions) and training continues at its step; ``restart=True`` starts over.
-4. The loop: one `CycleGANTrainer.train_step` per step, a progress bar, TensorBoard scalars
+4. The loop: one ``trainer.train_step`` per step, a progress bar, TensorBoard scalars
    and images under ``run/logs``, ``samples.png`` every ``sample_every`` steps, a checkpoint
    every ``checkpoint_every`` steps and on Ctrl-C or SIGTERM. A non-finite loss stops the run
    before it can overwrite the last good checkpoint.
@@ -23,7 +25,6 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import math
 import os
 import platform
 import shutil
@@ -36,7 +37,7 @@ from typing import Any
 
 from gan_style import __version__, store
 from gan_style.config import PrepareConfig, TrainConfig
-from gan_style.errors import DataError, TrainingError
+from gan_style.errors import ConfigError, DataError, TrainingError
 
 #: Fewest training images per domain that a run accepts.
 MIN_TRAIN_IMAGES = 4
@@ -56,6 +57,7 @@ ARCHITECTURE_FIELDS = (
     "augment_policy",
     "batch_size",
     "pool_size",
+    "latent_dim",
 )
 SAMPLE_COUNT = 4
 BUNDLED_PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
@@ -126,13 +128,19 @@ def train(
         echo(f"--restart: removing the earlier run of {config.name!r} ({bundle})")
         shutil.rmtree(bundle)
 
+    if config.model == "dcgan" and config.content is not None:
+        raise ConfigError(
+            f"--content {config.content}: the dcgan model learns from the style images "
+            "alone; leave --content out (or use --model cyclegan to translate photos)"
+        )
     style = prepare_domain(config.style, "style", config, echo)
-    content_source = config.content or str(BUNDLED_PHOTOS)
-    if config.content is None:
-        echo(f"no --content given: using the {_count_files(BUNDLED_PHOTOS)} bundled photos")
-    content = prepare_domain(content_source, "content", config, echo)
-    steps_per_epoch = math.ceil(max(style.train, content.train) / config.batch_size)
-    resolved = config.resolved(steps_per_epoch)
+    content = None
+    if config.model != "dcgan":
+        content_source = config.content or str(BUNDLED_PHOTOS)
+        if config.content is None:
+            echo(f"no --content given: using the {_count_files(BUNDLED_PHOTOS)} bundled photos")
+        content = prepare_domain(content_source, "content", config, echo)
+    resolved = config.resolved(max(style.train, content.train if content else 0))
     if resolved.augment == "auto":
         augment = "diffaugment" if style.train < AUGMENT_BELOW else "none"
         resolved = dataclasses.replace(resolved, augment=augment)
@@ -165,16 +173,13 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
     import tensorflow as tf
 
     from gan_style.data.pipeline import image_dataset
-    from gan_style.training.cyclegan import CycleGANTrainer
     from gan_style.training.devices import make_strategy
 
     run_folder = bundle / store.RUN_FOLDER
     run_folder.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    trainer = CycleGANTrainer(
-        config, use_augment=config.augment == "diffaugment", strategy=strategy
-    )
+    trainer = make_trainer(config, strategy)
     checkpoint = trainer.checkpoint()
     start = 0
     if latest is not None:
@@ -186,10 +191,13 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
 
     batch = config.batch_size
     common = dict(image_size=config.image_size, batch_size=batch, skip=start * batch)
-    photos = image_dataset(content.dataset, seed=config.seed * 2 + 1, **common)
-    styles = image_dataset(style.dataset, seed=config.seed * 2 + 2, **common)
-    pairs: Iterator = iter(tf.data.Dataset.zip(photos, styles))
-    samples = _sample_photos(content, config.image_size)
+    domains = {"photo": (content, 1), "style": (style, 2)}
+    datasets = [
+        image_dataset(domains[name][0].dataset, seed=config.seed * 2 + domains[name][1], **common)
+        for name in trainer.domains
+    ]
+    batches: Iterator = iter(tf.data.Dataset.zip(tuple(datasets)))
+    samples = _sample_photos(content, config.image_size) if content is not None else None
     writer = tf.summary.create_file_writer(str(run_folder / "logs"))
 
     def save_state(step: int, losses: dict[str, float]) -> None:
@@ -204,18 +212,13 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
         from gan_style.atomic import write_bytes_atomic
         from gan_style.report import sample_grid
 
-        fake, cycled = trainer.translate(samples)
+        columns, titles = trainer.sample_columns(samples)
         caption = f"{config.name} · step {step} of {config.steps}"
-        png = sample_grid(
-            [samples, fake, cycled], ["photo", "styled", "cycled back"], caption=caption
-        )
+        png = sample_grid(columns, titles, caption=caption)
         write_bytes_atomic(bundle / store.SAMPLES_FILE, png)
         with writer.as_default(step=step):
-            tf.summary.image(
-                "samples",
-                (np.concatenate([samples, fake, cycled], 2) + 1) / 2,
-                max_outputs=len(samples),
-            )
+            rows = np.concatenate(columns, 2)
+            tf.summary.image("samples", (rows + 1) / 2, max_outputs=len(rows))
 
     bar = _progress_bar(config.steps, start, progress)
     losses: dict[str, float] = {}
@@ -224,8 +227,7 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
     status = "finished"
     with _stop_signals() as stop_requested:
         while step < config.steps:
-            photo, style_batch = next(pairs)
-            step_losses = trainer.train_step(photo, style_batch)
+            step_losses = trainer.train_step(*next(batches))
             if not step_losses.all_finite():
                 bar.close()
                 last = manager.latest()
@@ -237,12 +239,11 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
                 )
             step += 1
             losses = step_losses.as_dict()
-            images_per_second = 2 * batch * (step - start) / (time.perf_counter() - started)
-            bar.update(1)
-            bar.set_postfix_str(
-                f"G {losses['generator_total']:.3f} D {losses['discriminator_style']:.3f}/"
-                f"{losses['discriminator_photo']:.3f} {images_per_second:.1f} img/s"
+            images_per_second = (
+                len(trainer.domains) * batch * (step - start) / (time.perf_counter() - started)
             )
+            bar.update(1)
+            bar.set_postfix_str(f"{trainer.progress_text(losses)} {images_per_second:.1f} img/s")
             if bar.disable and (step % (config.log_every * 10) == 0 or step == config.steps):
                 echo(
                     f"step {step}/{config.steps}  {_format_losses(losses)}  "
@@ -271,31 +272,50 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
         )
         return TrainResult(bundle, status, step, config.steps, start, seconds, losses)
 
-    store.save_generator(bundle, _float32_generator(trainer.generator_photo_to_style, config))
+    store.save_generator(bundle, _float32_generator(trainer))
     if not (bundle / store.SAMPLES_FILE).exists():
         write_samples(step)
     store.write_style(
-        bundle, _style_description(config, style, content, policy, step, losses, seconds, strategy)
+        bundle,
+        _style_description(
+            config, trainer, style, content, policy, step, losses, seconds, strategy
+        ),
     )
     echo(f"trained {config.name!r}: {step} steps in {seconds / 60:.1f} min → {bundle}")
     return TrainResult(bundle, status, step, config.steps, start, seconds, losses)
 
 
-def _float32_generator(generator, config: TrainConfig):
-    """A float32 copy of ``generator`` for the bundle: whatever precision trained it, the
-    bundle runs anywhere, and transfer picks the precision of the machine it runs on."""
+def make_trainer(config: TrainConfig, strategy=None):
+    """The trainer of ``config.model``: a `CycleGANTrainer` or a `DCGANTrainer`.
+
+    Both offer the interface the loop in this module uses: ``domains`` (the training sets
+    ``train_step`` takes a batch of), ``train_step``, ``progress_text``, ``sample_columns``,
+    ``checkpoint``, ``pool_arrays``/``restore_pools``, ``build_generator``,
+    ``exported_generator`` and ``generator_description``.
+    """
+    use_augment = config.augment == "diffaugment"
+    if config.model == "dcgan":
+        from gan_style.training.dcgan import DCGANTrainer
+
+        return DCGANTrainer(config, use_augment=use_augment, strategy=strategy)
+    from gan_style.training.cyclegan import CycleGANTrainer
+
+    return CycleGANTrainer(config, use_augment=use_augment, strategy=strategy)
+
+
+def _float32_generator(trainer):
+    """A float32 copy of the trainer's exported generator for the bundle: whatever precision
+    trained it, the bundle runs anywhere, and transfer picks the precision of the machine it
+    runs on."""
     import keras
 
-    from gan_style.models.generators import build_resnet_generator
-
+    generator = trainer.exported_generator
     if generator.dtype_policy.name == "float32":
         return generator
     previous = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy("float32")
     try:
-        copy = build_resnet_generator(
-            config.image_size, config.num_filters, config.num_blocks, name=generator.name
-        )
+        copy = trainer.build_generator(name=generator.name)
     finally:
         keras.mixed_precision.set_global_policy(previous)
     copy.set_weights(generator.get_weights())
@@ -346,9 +366,9 @@ def prepare_domain(source: str, role: str, config: TrainConfig, echo) -> DomainD
 
 
 def _preset_image_size(config: TrainConfig) -> int:
-    from gan_style.config import TRAIN_PRESETS
+    from gan_style.config import MODEL_PRESETS
 
-    return TRAIN_PRESETS[config.preset]["image_size"]
+    return MODEL_PRESETS[config.model][config.preset]["image_size"]
 
 
 def _cache_key(folder: Path, options: PrepareConfig) -> str:
@@ -457,7 +477,7 @@ def _format_losses(losses: dict[str, float]) -> str:
     return ", ".join(f"{key} {value:.4g}" for key, value in losses.items())
 
 
-def _style_description(config, style, content, policy, step, losses, seconds, strategy):
+def _style_description(config, trainer, style, content, policy, step, losses, seconds, strategy):
     import keras
     import tensorflow as tf
 
@@ -474,13 +494,8 @@ def _style_description(config, style, content, policy, step, losses, seconds, st
         "model": config.model,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_dict(),
-        "generator": {
-            "file": store.GENERATOR_FILE,
-            "direction": "photo → style",
-            "input_multiple": 4,
-            "value_range": [-1, 1],
-        },
-        "data": {"style": domain(style), "content": domain(content)},
+        "generator": {"file": store.GENERATOR_FILE, **trainer.generator_description()},
+        "data": {"style": domain(style), "content": domain(content) if content else None},
         "training": {
             "steps": step,
             "seconds": round(seconds, 1),

@@ -207,8 +207,9 @@ class Stylizer:
         model = description.get("model", "cyclegan")
         if model != "cyclegan":
             raise StyleError(
-                f"{bundle}: style {name!r} is a {model!r} model, which generates images; "
-                "transfer needs a 'cyclegan' (photo → style) model"
+                f"{bundle}: style {name!r} is a {model!r} model, which makes new images from "
+                f"noise: use `gan-style generate --style {name}`; transfer needs a 'cyclegan' "
+                "(photo → style) model"
             )
         # Importing tiling first also registers gan-style's layers, which loading needs.
         from gan_style.tiling import TiledGenerator

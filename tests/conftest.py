@@ -29,6 +29,19 @@ def save_jpeg(path: Path, image: Image.Image, **options) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def no_builtin_styles(monkeypatch, tmp_path_factory) -> Path:
+    """Hide the styles shipped in ``gan_style/styles`` so that tests see only their own.
+
+    Tests of built-in styles point ``store.BUILTIN_STYLES`` at a folder of their own instead.
+    """
+    from gan_style import store
+
+    folder = tmp_path_factory.getbasetemp() / "no-builtin-styles"  # never created
+    monkeypatch.setattr(store, "BUILTIN_STYLES", folder)
+    return folder
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """``../shared/data`` beside the repository; skips the test when it is absent."""

@@ -186,3 +186,47 @@ def test_style_mode_errors(style_bundle, tmp_path):
     assert result.exit_code == 4 and result.output.startswith("error: no style 'absent'")
     result = CliRunner().invoke(cli, ["evaluate", "--style", "tiny", str(tmp_path)])
     assert result.exit_code == 2 and "either --style or two folders" in result.output
+
+
+def test_style_mode_on_a_dcgan_style_scores_generated_images(tmp_path, monkeypatch, weights_file):
+    """A dcgan style: generated images and the training images, both against the held-out."""
+    from gan_style import evaluate, store
+    from gan_style.config import PrepareConfig
+    from gan_style.data.prepare import prepare_dataset
+    from gan_style.models.generators import build_dcgan_generator
+
+    monkeypatch.setenv("GAN_STYLE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GAN_STYLE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(evaluate, "GENERATED_COUNT", 5)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for index in range(10):
+        photo_like(40, 40, seed=200 + index).save(raw / f"s{index}.png")
+    dataset = tmp_path / "data"
+    prepare_dataset(
+        PrepareConfig(source=str(raw), output=str(dataset), size=40, min_size=32, holdout=0.3)
+    )
+    bundle = store.bundle_folder("dreams")
+    store.save_generator(bundle, build_dcgan_generator(8, 16, 4))
+    store.write_style(
+        bundle,
+        {
+            "name": "dreams",
+            "model": "dcgan",
+            "config": {},
+            "data": {"style": {"dataset": str(dataset)}, "content": None},
+        },
+    )
+    arguments = ["evaluate", "--style", "dreams", "--kid", "--inception-weights", str(weights_file)]
+    result = CliRunner().invoke(cli, [*arguments, "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["model"] == "dcgan"
+    assert (report["n_style_holdout"], report["n_a"], report["n_b"]) == (3, 3, 5)
+    assert report["reference"]["n_b"] == 7  # the training images
+    assert report["kid"] == report["generated"]["kid"] != report["reference"]["kid"]
+    assert len(list(Path(report["folders"]["generated"]).glob("*.png"))) == 5
+
+    table = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    assert "generated" in table.output and "training images" in table.output
+    assert "3 style (held out: never trained on), 5 generated, 7 training images" in table.output

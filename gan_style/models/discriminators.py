@@ -12,6 +12,7 @@ from collections.abc import Callable
 import keras
 
 from gan_style.models import check_positive_int, check_power_of_two_size, lookup
+from gan_style.models.generators import BATCH_NORM_MOMENTUM
 from gan_style.models.layers import gan_kernel_initializer, instance_normalization
 
 LEAKY_RELU_SLOPE = 0.2
@@ -129,7 +130,9 @@ def build_dcgan_discriminator(
         size, filters, index = size // 2, filters * 2, index + 1
         layers += [
             _conv(filters, 2, f"block_{index}_conv", use_bias=False),
-            keras.layers.BatchNormalization(name=f"block_{index}_norm"),
+            keras.layers.BatchNormalization(
+                momentum=BATCH_NORM_MOMENTUM, name=f"block_{index}_norm"
+            ),
             keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name=f"block_{index}_relu"),
         ]
     layers += [

@@ -57,6 +57,11 @@ from gan_style.models.layers import (
 )
 
 TRUNK_PREFIX = "trunk_"
+
+BATCH_NORM_MOMENTUM = 0.9
+"""Momentum of the DCGAN models' batch-norm moving averages: PyTorch's 0.1 update rate, as in
+the DCGAN reference code, rather than Keras' 0.99, so that the statistics `generate` uses at
+inference follow the generator as it trains instead of lagging thousands of steps behind."""
 """Name prefix of the ResNet generator's residual blocks, which run at 1/4 resolution."""
 
 
@@ -207,7 +212,7 @@ def build_dcgan_generator(
             name="project",
         ),
         keras.layers.Reshape((4, 4, base_filters), name="project_reshape"),
-        keras.layers.BatchNormalization(name="project_norm"),
+        keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name="project_norm"),
         keras.layers.ReLU(name="project_relu"),
     ]
     for index in range(1, num_upsamplings):
@@ -221,7 +226,7 @@ def build_dcgan_generator(
                 kernel_initializer=gan_kernel_initializer(),
                 name=f"up_{index}_conv",
             ),
-            keras.layers.BatchNormalization(name=f"up_{index}_norm"),
+            keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM, name=f"up_{index}_norm"),
             keras.layers.ReLU(name=f"up_{index}_relu"),
         ]
     layers += [

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
 
 import keras
 import numpy as np
@@ -50,6 +49,7 @@ from gan_style.models.generators import build_resnet_generator
 from gan_style.training.augment import DiffAugment
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.pool import ImagePool
+from gan_style.training.schedule import make_optimizer
 
 #: Names of the combined model's outputs, in order.
 GENERATOR_OUTPUTS = (
@@ -60,35 +60,6 @@ GENERATOR_OUTPUTS = (
     "identity_photo",
     "identity_style",
 )
-
-
-@keras.saving.register_keras_serializable(package="gan_style")
-class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    """CycleGAN's schedule: constant for ``decay_start_step`` steps, then linear to zero.
-
-    Args:
-        initial_learning_rate: The constant rate.
-        total_steps: The step at which the rate reaches zero.
-        decay_start_step: The step at which the decay begins.
-    """
-
-    def __init__(self, initial_learning_rate: float, total_steps: int, decay_start_step: int):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.total_steps = int(total_steps)
-        self.decay_start_step = int(min(decay_start_step, total_steps))
-
-    def __call__(self, step):
-        step = keras.ops.cast(step, "float32")
-        decay_steps = max(1, self.total_steps - self.decay_start_step)
-        fraction = keras.ops.clip((step - self.decay_start_step) / decay_steps, 0.0, 1.0)
-        return self.initial_learning_rate * (1.0 - fraction)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "total_steps": self.total_steps,
-            "decay_start_step": self.decay_start_step,
-        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,18 +90,17 @@ class CycleGANTrainer:
         strategy: A `tf.distribute.Strategy` to build the models under (None: the default).
     """
 
+    #: The training sets `train_step` takes a batch of, in order.
+    domains = ("photo", "style")
+
     def __init__(self, config: TrainConfig, *, use_augment: bool, strategy=None):
-        self.config = config
+        self.config = config = config.resolved()
         self.strategy = strategy or tf.distribute.get_strategy()
         self.adversarial = get_adversarial_loss(config.loss)
         size = config.image_size
         with self.strategy.scope():
-            self.generator_photo_to_style = build_resnet_generator(
-                size, config.num_filters, config.num_blocks, name="generator_photo_to_style"
-            )
-            self.generator_style_to_photo = build_resnet_generator(
-                size, config.num_filters, config.num_blocks, name="generator_style_to_photo"
-            )
+            self.generator_photo_to_style = self.build_generator("generator_photo_to_style")
+            self.generator_style_to_photo = self.build_generator("generator_style_to_photo")
             self.discriminator_style = self._discriminator("discriminator_style", use_augment, 1)
             self.discriminator_photo = self._discriminator("discriminator_photo", use_augment, 2)
             for discriminator in (self.discriminator_style, self.discriminator_photo):
@@ -148,12 +118,25 @@ class CycleGANTrainer:
 
     # --- construction -------------------------------------------------------------------------
 
-    def _optimizer(self) -> keras.optimizers.Optimizer:
+    def build_generator(self, name: str = "generator_photo_to_style") -> keras.Sequential:
+        """A fresh generator of this run's architecture (under the current dtype policy)."""
         config = self.config
-        schedule = ConstantThenLinearDecay(
-            config.learning_rate, config.steps, round(config.decay_start * config.steps)
+        return build_resnet_generator(
+            config.image_size, config.num_filters, config.num_blocks, name=name
         )
-        return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)
+
+    @property
+    def exported_generator(self) -> keras.Sequential:
+        """The network a bundle ships: photo → style."""
+        return self.generator_photo_to_style
+
+    @staticmethod
+    def generator_description() -> dict:
+        """The ``generator`` section of ``style.json``."""
+        return {"direction": "photo → style", "input_multiple": 4, "value_range": [-1, 1]}
+
+    def _optimizer(self) -> keras.optimizers.Optimizer:
+        return make_optimizer(self.config)
 
     def _discriminator(self, name: str, use_augment: bool, seed_offset: int) -> keras.Sequential:
         augment = None
@@ -267,6 +250,19 @@ class CycleGANTrainer:
             discriminator_style=float(_scalar(style_loss)),
             discriminator_photo=float(_scalar(photo_loss)),
         )
+
+    @staticmethod
+    def progress_text(losses: dict[str, float]) -> str:
+        """The losses in the progress bar."""
+        return (
+            f"G {losses['generator_total']:.3f} D {losses['discriminator_style']:.3f}/"
+            f"{losses['discriminator_photo']:.3f}"
+        )
+
+    def sample_columns(self, samples) -> tuple[list[np.ndarray], list[str]]:
+        """Columns of a sample grid: the photos, their translations, and the way back."""
+        fake, cycled = self.translate(samples)
+        return [samples, fake, cycled], ["photo", "styled", "cycled back"]
 
     def translate(self, photos) -> np.ndarray:
         """Photos → style and back: ``(fake_style, cycled_photo)`` as numpy arrays."""

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from gan_style.config import TrainConfig
-from gan_style.training.cyclegan import ConstantThenLinearDecay, CycleGANTrainer
+from gan_style.training.cyclegan import CycleGANTrainer
+from gan_style.training.schedule import ConstantThenLinearDecay
 
 SIZE = 32
 

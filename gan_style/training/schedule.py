@@ -1,0 +1,52 @@
+"""The optimiser every gan-style model trains with: Adam, constant learning rate, then linear decay.
+
+CycleGAN's schedule (Zhu et al. 2017, section 7.1): the rate stays at its initial value for the
+first part of the run and then falls linearly to zero at the last step. DCGAN's Adam settings
+(Radford et al. 2016: learning rate 2e-4, β1 0.5) are the same as CycleGAN's, so both models
+share this one factory.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from gan_style.config import TrainConfig
+
+
+@keras.saving.register_keras_serializable(package="gan_style")
+class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """CycleGAN's schedule: constant for ``decay_start_step`` steps, then linear to zero.
+
+    Args:
+        initial_learning_rate: The constant rate.
+        total_steps: The step at which the rate reaches zero.
+        decay_start_step: The step at which the decay begins.
+    """
+
+    def __init__(self, initial_learning_rate: float, total_steps: int, decay_start_step: int):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.total_steps = int(total_steps)
+        self.decay_start_step = int(min(decay_start_step, total_steps))
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        decay_steps = max(1, self.total_steps - self.decay_start_step)
+        fraction = keras.ops.clip((step - self.decay_start_step) / decay_steps, 0.0, 1.0)
+        return self.initial_learning_rate * (1.0 - fraction)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "total_steps": self.total_steps,
+            "decay_start_step": self.decay_start_step,
+        }
+
+
+def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
+    """A fresh Adam with `ConstantThenLinearDecay` over ``config.steps`` (a resolved config)."""
+    schedule = ConstantThenLinearDecay(
+        config.learning_rate, config.steps, round(config.decay_start * config.steps)
+    )
+    return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)
