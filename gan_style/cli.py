@@ -415,6 +415,13 @@ def styles_command(as_json) -> None:
     default=None,
     help="Also draw the metrics as a PNG chart.",
 )
+@click.option(
+    "--grid",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="With --style: a PNG of held-out photos beside their transfers (a dcgan style: "
+    "generated images beside held-out ones).",
+)
 @json_option
 def evaluate_command(
     folders,
@@ -428,6 +435,7 @@ def evaluate_command(
     batch_size,
     seed,
     plot,
+    grid,
     as_json,
 ) -> None:
     """FID and KID on the standard FID Inception features, and content preservation.
@@ -451,6 +459,8 @@ def evaluate_command(
         raise click.UsageError(f"give two folders to compare (or --style), got {len(folders)}")
     if style is None and want_ssim:
         raise click.UsageError("--ssim needs --style (it compares transfers with their inputs)")
+    if style is None and grid:
+        raise click.UsageError("--grid needs --style (it shows a style's held-out photos)")
     if not (want_fid or want_kid or want_ssim):
         want_fid = want_kid = True
         want_ssim = style is not None
@@ -462,7 +472,36 @@ def evaluate_command(
             _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
             return
         result = evaluate_style(style, content=want_ssim, weights=weights, **options)
+    if grid:
+        _write_style_grid(result, grid)
     _report_style_evaluation(result, as_json, plot)
+
+
+#: Rows of the ``evaluate --style --grid`` figure.
+GRID_ROWS = 8
+
+
+def _write_style_grid(result: dict, grid: str) -> None:
+    from gan_style.atomic import write_bytes_atomic
+    from gan_style.evaluate import list_images, pair_folders
+    from gan_style.report import before_after_grid
+
+    folders = result["folders"]
+    if "generated" in folders:
+        pairs = list(
+            zip(
+                list_images(folders["style_holdout"])[:GRID_ROWS],
+                list_images(folders["generated"])[:GRID_ROWS],
+                strict=False,
+            )
+        )
+        titles = ("held-out style image", "generated")
+    else:
+        pairs = pair_folders(folders["photo_holdout"], folders["transferred"])[:GRID_ROWS]
+        titles = ("held-out photo", f"style {result['style']}")
+    caption = f"{result['style']}: {len(pairs)} held-out images never seen in training"
+    write_bytes_atomic(grid, before_after_grid(pairs, titles=titles, caption=caption))
+    result["grid"] = grid
 
 
 def _report_style_evaluation(result: dict, as_json: bool, plot: str | None) -> None:

@@ -20,13 +20,16 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def sample_grid(
-    columns: Sequence[np.ndarray], titles: Sequence[str], *, caption: str | None = None
+    columns: Sequence[np.ndarray | Sequence[np.ndarray]],
+    titles: Sequence[str],
+    *,
+    caption: str | None = None,
 ) -> bytes:
     """A grid with one row per sample and one column per stage, as PNG bytes.
 
     Args:
-        columns: Arrays of shape (rows, H, W, 3) in [-1, 1], one per column (e.g. input,
-            output, cycled).
+        columns: One per column (e.g. input, output, cycled): an array of shape
+            (rows, H, W, 3), or a list of (H, W, 3) arrays whose sizes may differ, in [-1, 1].
         titles: Column titles.
         caption: Optional line under the grid (e.g. the style name and step).
     """
@@ -41,9 +44,9 @@ def sample_grid(
     figure = Figure(figsize=(2.2 * len(columns), 2.2 * rows + (0.3 if caption else 0)), dpi=100)
     axes = figure.subplots(rows, len(columns), squeeze=False)
     for column, (images, title) in enumerate(zip(columns, titles, strict=True)):
-        for row, image in enumerate(to_uint8(images)):
+        for row, image in enumerate(images):
             axis = axes[row][column]
-            axis.imshow(image)
+            axis.imshow(to_uint8(image))
             axis.set_xticks([])
             axis.set_yticks([])
             if row == 0:
@@ -101,3 +104,28 @@ def metrics_chart(results: dict, *, title: str) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def before_after_grid(
+    pairs: Sequence[tuple[str, str]], *, titles: Sequence[str], caption: str, max_side: int = 384
+) -> bytes:
+    """A grid of image files side by side, one row per pair (e.g. a photo and its transfer).
+
+    Each image keeps its aspect ratio, shrunk so its longer side is at most ``max_side``.
+
+    Args:
+        pairs: ``(left_path, right_path)`` per row.
+        titles: The two column titles.
+        caption: A line under the grid.
+        max_side: Longest side of each image in the figure, in pixels.
+    """
+    from PIL import Image, ImageOps
+
+    def load(path: str) -> np.ndarray:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image).convert("RGB")
+            image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+            return np.asarray(image, np.float32) / 127.5 - 1.0
+
+    columns = [[load(pair[side]) for pair in pairs] for side in (0, 1)]
+    return sample_grid(columns, titles, caption=caption)

@@ -139,7 +139,8 @@ def style_bundle(tmp_path, monkeypatch):
     return bundle
 
 
-def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weights_file):
+def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weights_file, tmp_path):
+    grid = tmp_path / "grid.png"
     result = CliRunner().invoke(
         cli,
         [
@@ -151,11 +152,16 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
             "--ssim",
             "--inception-weights",
             str(weights_file),
+            "--grid",
+            str(grid),
         ],
         catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
+    assert report["grid"] == str(grid)
+    with Image.open(grid) as image:  # three rows of photo | transfer
+        assert image.format == "PNG" and image.size[1] > image.size[0]
     assert (report["n_style_holdout"], report["n_photo_holdout"], report["n_pairs"]) == (3, 3, 3)
     assert report["transferred"]["kid"] is not None and report["baseline"]["kid"] is not None
     assert report["transferred"]["kid"] != report["baseline"]["kid"]
@@ -186,6 +192,8 @@ def test_style_mode_errors(style_bundle, tmp_path):
     assert result.exit_code == 4 and result.output.startswith("error: no style 'absent'")
     result = CliRunner().invoke(cli, ["evaluate", "--style", "tiny", str(tmp_path)])
     assert result.exit_code == 2 and "either --style or two folders" in result.output
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path), str(tmp_path), "--grid", "g.png"])
+    assert result.exit_code == 2 and "--grid needs --style" in result.output
 
 
 def test_style_mode_on_a_dcgan_style_scores_generated_images(tmp_path, monkeypatch, weights_file):
@@ -227,6 +235,8 @@ def test_style_mode_on_a_dcgan_style_scores_generated_images(tmp_path, monkeypat
     assert report["kid"] == report["generated"]["kid"] != report["reference"]["kid"]
     assert len(list(Path(report["folders"]["generated"]).glob("*.png"))) == 5
 
-    table = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    grid = tmp_path / "grid.png"
+    table = CliRunner().invoke(cli, [*arguments, "--grid", str(grid)], catch_exceptions=False)
+    assert grid.stat().st_size > 0
     assert "generated" in table.output and "training images" in table.output
     assert "3 style (held out: never trained on), 5 generated, 7 training images" in table.output
