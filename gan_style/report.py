@@ -41,8 +41,17 @@ def sample_grid(
     from matplotlib.figure import Figure
 
     rows = len(columns[0])
-    figure = Figure(figsize=(2.2 * len(columns), 2.2 * rows + (0.3 if caption else 0)), dpi=100)
-    axes = figure.subplots(rows, len(columns), squeeze=False)
+    # Each row as tall as its tallest image at the column width: no gaps around wide images.
+    aspects = [
+        max(column[row].shape[0] / column[row].shape[1] for column in columns)
+        for row in range(rows)
+    ]
+    width = 2.2 if len(columns) > 2 else 3.0
+    height = width * sum(aspects) + 0.3 * rows + (0.3 if caption else 0)
+    figure = Figure(figsize=(width * len(columns), height), dpi=100)
+    axes = figure.subplots(
+        rows, len(columns), squeeze=False, gridspec_kw={"height_ratios": aspects}
+    )
     for column, (images, title) in enumerate(zip(columns, titles, strict=True)):
         for row, image in enumerate(images):
             axis = axes[row][column]

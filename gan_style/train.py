@@ -389,7 +389,11 @@ def _count_files(folder: Path) -> int:
 
 
 def _check_resumable(checkpoint: Path, config: TrainConfig) -> None:
+    from gan_style.config import defaults
+
     saved = json.loads((checkpoint / "trainer.json").read_text(encoding="utf-8"))["config"]
+    # A field added in a later version is missing from older checkpoints: they used its default.
+    saved = {**defaults(TrainConfig), **saved}
     different = [
         f"{field}={saved.get(field)!r} (now {getattr(config, field)!r})"
         for field in ARCHITECTURE_FIELDS

@@ -311,3 +311,15 @@ def test_mirrored_strategy_on_two_logical_cpu_devices(domains, tmp_path):
     assert completed.stdout.split() == ["finished", "2"]
     bundle = tmp_path / "home" / "styles" / "mirrored"
     assert store.read_style(bundle)["training"]["replicas"] == 2
+
+
+def test_a_checkpoint_from_before_a_new_option_still_resumes(domains, home):
+    """Options added in later versions are missing from older checkpoints: they had defaults."""
+    first = train(config(domains, name="old", steps=2), echo=quiet, progress=False, stop_after=1)
+    assert first.status == "interrupted"
+    state_file = next((first.bundle / "run" / "checkpoints").iterdir()) / "trainer.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    del state["config"]["latent_dim"]  # an option that did not exist before dcgan
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    second = train(config(domains, name="old", steps=2), echo=quiet, progress=False)
+    assert (second.status, second.resumed_from, second.step) == ("finished", 1, 2)
