@@ -279,6 +279,13 @@ def prepare_data(
     help="Adam learning rate (linear decay in the second half).",
 )
 @click.option(
+    "--d-lr",
+    "d_learning_rate",
+    type=float,
+    default=None,
+    help="The discriminators' learning rate, same schedule [default: --lr].",
+)
+@click.option(
     "--augment",
     type=click.Choice(AUGMENTS),
     default=TRAIN_DEFAULTS["augment"],
@@ -395,6 +402,13 @@ def styles_command(as_json) -> None:
     help="With --style: SSIM and PSNR of each transfer to its input photo.",
 )
 @click.option(
+    "--recognition",
+    "want_recognition",
+    is_flag=True,
+    help="With --style: the share of transfers that a style-vs-photo classifier, fit on the "
+    "training images, calls style.",
+)
+@click.option(
     "--inception-weights",
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
@@ -429,6 +443,7 @@ def evaluate_command(
     want_fid,
     want_kid,
     want_ssim,
+    want_recognition,
     inception_weights,
     no_download,
     resize,
@@ -444,7 +459,8 @@ def evaluate_command(
     gan-style evaluate DIR_A DIR_B        compare two folders (like pytorch-fid)
     gan-style evaluate --style NAME       stylise the style's held-out photos and compare them
                                           with its held-out images (FID, KID), next to the
-                                          untouched photos; SSIM/PSNR to the inputs. A dcgan
+                                          untouched photos; SSIM/PSNR to the inputs; the share
+                                          a style classifier calls style. A dcgan
                                           style: its generated images against its held-out
                                           images, next to its training images
 
@@ -461,9 +477,11 @@ def evaluate_command(
         raise click.UsageError("--ssim needs --style (it compares transfers with their inputs)")
     if style is None and grid:
         raise click.UsageError("--grid needs --style (it shows a style's held-out photos)")
-    if not (want_fid or want_kid or want_ssim):
+    if style is None and want_recognition:
+        raise click.UsageError("--recognition needs --style (it uses a style's training images)")
+    if not (want_fid or want_kid or want_ssim or want_recognition):
         want_fid = want_kid = True
-        want_ssim = style is not None
+        want_ssim = want_recognition = style is not None
     options = dict(fid=want_fid, kid=want_kid, resize=resize, batch_size=batch_size, seed=seed)
     with _evaluation_messages():
         weights = _inception_weights(inception_weights, no_download)
@@ -471,7 +489,9 @@ def evaluate_command(
             result = compare_folders(folders[0], folders[1], weights=weights, **options)
             _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
             return
-        result = evaluate_style(style, content=want_ssim, weights=weights, **options)
+        result = evaluate_style(
+            style, content=want_ssim, recognition=want_recognition, weights=weights, **options
+        )
     if grid:
         _write_style_grid(result, grid)
     _report_style_evaluation(result, as_json, plot)
@@ -554,6 +574,19 @@ def _report_style_evaluation(result: dict, as_json: bool, plot: str | None) -> N
     if result.get("ssim") is not None:
         lines.append(f"  SSIM        {result['ssim']:.4f}   (transfers vs their input photos)")
         lines.append(f"  PSNR        {result['psnr']:.2f} dB")
+    recognition = result.get("recognition")
+    if recognition:
+        share, counts = recognition["style_share"], recognition["counts"]
+        lines.append(
+            f"  recognised as the style (a classifier fit on {recognition['n_style_train']} "
+            f"style and {recognition['n_photo_train']} photo training images):"
+        )
+        for key, label in (
+            ("transferred", "transferred photos"),
+            ("photos", "photos as they are"),
+            ("style_holdout", "held-out style images"),
+        ):
+            lines.append(f"    {label:<24s}{100 * share[key]:5.1f} %  of {counts[key]}")
     if plot:
         lines.append(f"  chart: {plot}")
     click.echo("\n".join(lines))

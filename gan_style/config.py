@@ -228,6 +228,8 @@ class TrainConfig(_Config):
             ``lambda_identity``; 0 turns them off).
         learning_rate: Adam learning rate, constant for the first ``decay_start`` of the steps,
             then decayed linearly to zero.
+        d_learning_rate: The discriminators' learning rate (same schedule); None: the same as
+            ``learning_rate``.
         beta_1: Adam β1.
         decay_start: Fraction of the steps after which the learning rate starts to decay.
         pool_size: Past fakes kept for the discriminator updates (0: no pool).
@@ -260,6 +262,7 @@ class TrainConfig(_Config):
     cycle_weight: float = 10.0
     identity_weight: float = 0.5
     learning_rate: float = 2e-4
+    d_learning_rate: float | None = None
     beta_1: float = 0.5
     decay_start: float = 0.5
     pool_size: int = 50
@@ -325,6 +328,10 @@ class TrainConfig(_Config):
             self.identity_weight >= 0, f"identity_weight must be >= 0, got {self.identity_weight}"
         )
         _require(self.learning_rate > 0, f"learning_rate must be > 0, got {self.learning_rate}")
+        _require(
+            self.d_learning_rate is None or self.d_learning_rate > 0,
+            f"d_learning_rate must be > 0, got {self.d_learning_rate}",
+        )
         _require(0 <= self.beta_1 < 1, f"beta_1 must be in [0, 1), got {self.beta_1}")
         _require(
             0 <= self.decay_start <= 1, f"decay_start must be in [0, 1], got {self.decay_start}"

@@ -664,6 +664,7 @@ def evaluate_style(
     fid: bool = True,
     kid: bool = True,
     content: bool = True,
+    recognition: bool = True,
     weights=None,
     resize: str = "bilinear",
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -675,13 +676,17 @@ def evaluate_style(
     The style's held-out photos are stylised at full resolution; FID/KID compare the results
     with the style's held-out images, and the untouched held-out photos with them too (the
     ``baseline``: how far the photos were from the style before the transfer). SSIM and PSNR
-    compare each result with its input photo (content preservation).
+    compare each result with its input photo (content preservation). Style recognition
+    (:mod:`gan_style.metrics.recognition`) fits a classifier of style images vs photos on the
+    two training sets and reports the share of transfers it calls style, next to its share of
+    the untouched held-out photos (floor) and of the held-out style images (ceiling).
 
     Args:
         style: A style name in the store or a bundle path.
         fid: Whether to compute FID.
         kid: Whether to compute KID.
         content: Whether to compute SSIM and PSNR to the inputs.
+        recognition: Whether to compute style recognition (translation styles only).
         weights: Inception weights (see `folder_features`).
         resize: Resize method to 299×299.
         batch_size: Images per forward pass.
@@ -691,7 +696,10 @@ def evaluate_style(
     Returns:
         ``{"style", "fid", "kid", "kid_std", "n_a", "n_b"`` (of the transfers, as in
         `compare_folders`), ``"transferred": {...}, "baseline": {...}`` (the full reports),
-        ``"n_style_holdout", "n_photo_holdout", "ssim", "psnr", "folders": {...}}``.
+        ``"n_style_holdout", "n_photo_holdout", "ssim", "psnr", "recognition": {...},
+        "folders": {...}}`` (``recognition`` as returned by
+        `gan_style.metrics.recognition.style_recognition`, keys ``transferred``, ``photos`` and
+        ``style_holdout``).
 
     Raises:
         StyleError: the style does not exist, is not a translation style, or its datasets are
@@ -756,6 +764,24 @@ def evaluate_style(
     if content:
         metrics = content_metrics(pair_folders(photo_holdout, transferred))
         result.update(ssim=metrics["ssim"], psnr=metrics["psnr"], n_pairs=metrics["n_pairs"])
+    if recognition:
+        from gan_style.metrics.recognition import style_recognition
+
+        def features(folder: Path) -> np.ndarray:
+            return folder_features(
+                folder, weights=weights, resize=resize, batch_size=batch_size, progress=progress
+            ).features
+
+        result["recognition"] = style_recognition(
+            features(export_split(style_dataset, "train", work / "style_train")),
+            features(export_split(photo_dataset, "train", work / "photo_train")),
+            {
+                "transferred": features(transferred),
+                "photos": features(photo_holdout),
+                "style_holdout": features(style_holdout),
+            },
+            seed=seed,
+        )
     result["folders"] = {
         "style_holdout": str(style_holdout),
         "photo_holdout": str(photo_holdout),

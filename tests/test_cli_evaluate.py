@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +151,7 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
             "--json",
             "--kid",
             "--ssim",
+            "--recognition",
             "--inception-weights",
             str(weights_file),
             "--grid",
@@ -168,6 +170,10 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
     assert (report["kid"], report["n_a"], report["n_b"]) == (report["transferred"]["kid"], 3, 3)
     assert "fid" in report and "kid_std" in report
     assert 0 < report["ssim"] < 1  # an untrained generator changes the photos
+    recognition = report["recognition"]  # a classifier fit on the 7 + 7 training images
+    assert (recognition["n_style_train"], recognition["n_photo_train"]) == (7, 7)
+    assert recognition["counts"] == {"transferred": 3, "photos": 3, "style_holdout": 3}
+    assert all(0 <= share <= 1 for share in recognition["style_share"].values())
     transferred = sorted(Path(report["folders"]["transferred"]).iterdir())
     assert [path.suffix for path in transferred] == [".png"] * 3
 
@@ -179,11 +185,14 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
             "tiny",
             "--kid",
             "--ssim",
+            "--recognition",
             "--inception-weights",
             str(weights_file),
         ],
     )
     assert "transferred" in table.output and "photos as they are" in table.output
+    assert "recognised as the style (a classifier fit on 7 style and 7 photo" in table.output
+    assert re.search(r"transferred photos +\d+\.\d % +of 3", table.output)
     assert "3 style, 3 photos (held out: never trained on)" in table.output
 
 
@@ -194,6 +203,8 @@ def test_style_mode_errors(style_bundle, tmp_path):
     assert result.exit_code == 2 and "either --style or two folders" in result.output
     result = CliRunner().invoke(cli, ["evaluate", str(tmp_path), str(tmp_path), "--grid", "g.png"])
     assert result.exit_code == 2 and "--grid needs --style" in result.output
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path), str(tmp_path), "--recognition"])
+    assert result.exit_code == 2 and "--recognition needs --style" in result.output
 
 
 def test_style_mode_on_a_dcgan_style_scores_generated_images(tmp_path, monkeypatch, weights_file):

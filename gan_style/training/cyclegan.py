@@ -105,7 +105,7 @@ class CycleGANTrainer:
             self.discriminator_photo = self._discriminator("discriminator_photo", use_augment, 2)
             for discriminator in (self.discriminator_style, self.discriminator_photo):
                 discriminator.compile(
-                    optimizer=self._optimizer(),
+                    optimizer=make_optimizer(config, discriminator=True),
                     loss=self.adversarial.discriminator_keras_loss,
                 )
             self._set_discriminators_trainable(False)
@@ -134,9 +134,6 @@ class CycleGANTrainer:
     def generator_description() -> dict:
         """The ``generator`` section of ``style.json``."""
         return {"direction": "photo → style", "input_multiple": 4, "value_range": [-1, 1]}
-
-    def _optimizer(self) -> keras.optimizers.Optimizer:
-        return make_optimizer(self.config)
 
     def _discriminator(self, name: str, use_augment: bool, seed_offset: int) -> keras.Sequential:
         augment = None
@@ -181,7 +178,7 @@ class CycleGANTrainer:
         losses = {
             name: adversarial if name.startswith("adversarial") else "mae" for name in outputs
         }
-        combined.compile(optimizer=self._optimizer(), loss=losses, loss_weights=weights)
+        combined.compile(optimizer=make_optimizer(self.config), loss=losses, loss_weights=weights)
         return combined
 
     def _set_discriminators_trainable(self, trainable: bool) -> None:

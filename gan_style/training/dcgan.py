@@ -113,7 +113,8 @@ class DCGANTrainer:
                 config.image_size, config.disc_filters, augment=augment, name="discriminator"
             )
             self.discriminator.compile(
-                optimizer=make_optimizer(config), loss=self.adversarial.discriminator_keras_loss
+                optimizer=make_optimizer(config, discriminator=True),
+                loss=self.adversarial.discriminator_keras_loss,
             )
             self.discriminator.trainable = False
             latent = keras.Input((config.latent_dim,), name="latent")

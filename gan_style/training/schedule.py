@@ -44,9 +44,18 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
-def make_optimizer(config: TrainConfig) -> keras.optimizers.Optimizer:
-    """A fresh Adam with `ConstantThenLinearDecay` over ``config.steps`` (a resolved config)."""
-    schedule = ConstantThenLinearDecay(
-        config.learning_rate, config.steps, round(config.decay_start * config.steps)
-    )
+def make_optimizer(
+    config: TrainConfig, *, discriminator: bool = False
+) -> keras.optimizers.Optimizer:
+    """A fresh Adam with `ConstantThenLinearDecay` over ``config.steps`` (a resolved config).
+
+    Args:
+        config: The resolved training config.
+        discriminator: Whether the optimiser is a discriminator's (it then starts from
+            ``config.d_learning_rate`` when that is set).
+    """
+    rate = config.learning_rate
+    if discriminator and config.d_learning_rate is not None:
+        rate = config.d_learning_rate
+    schedule = ConstantThenLinearDecay(rate, config.steps, round(config.decay_start * config.steps))
     return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)

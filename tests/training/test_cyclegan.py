@@ -118,3 +118,18 @@ def test_learning_rate_is_constant_then_decays_linearly_to_zero():
     values = [float(schedule(step)) for step in (0, 49, 50, 75, 100, 150)]
     assert values == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4, 0.0, 0.0])
     assert ConstantThenLinearDecay(**schedule.get_config()).get_config() == schedule.get_config()
+
+
+def test_d_learning_rate_sets_the_discriminators_rate_and_only_theirs():
+    trainer = CycleGANTrainer(
+        tiny_config(learning_rate=2e-4, d_learning_rate=5e-5), use_augment=False
+    )
+
+    def initial_rate(model):
+        return float(model.optimizer.learning_rate)
+
+    assert initial_rate(trainer.discriminator_style) == pytest.approx(5e-5)
+    assert initial_rate(trainer.discriminator_photo) == pytest.approx(5e-5)
+    assert initial_rate(trainer.combined) == pytest.approx(2e-4)
+    same = CycleGANTrainer(tiny_config(learning_rate=3e-4), use_augment=False)
+    assert initial_rate(same.discriminator_style) == pytest.approx(3e-4)
