@@ -150,8 +150,12 @@ def train(
     manager = CheckpointManager(run_folder / "checkpoints", keep=resolved.keep_checkpoints)
     latest = manager.latest()
     if latest is not None:
-        _check_resumable(latest, resolved)
-        saved_step = json.loads((latest / "trainer.json").read_text(encoding="utf-8"))["step"]
+        saved = json.loads((latest / "trainer.json").read_text(encoding="utf-8"))
+        _check_resumable(latest, saved["config"], resolved)
+        if "d_learning_rate" not in saved["config"] and config.d_learning_rate is None:
+            # Runs from before --d-lr trained their discriminators at the generators' rate.
+            resolved = dataclasses.replace(resolved, d_learning_rate=resolved.learning_rate)
+        saved_step = saved["step"]
         if saved_step >= resolved.steps and store.is_bundle(bundle):
             echo(
                 f"style {config.name!r} is already trained ({saved_step} steps): use --restart "
@@ -388,10 +392,11 @@ def _count_files(folder: Path) -> int:
     return sum(1 for path in folder.iterdir() if path.suffix.lower() == ".jpg")
 
 
-def _check_resumable(checkpoint: Path, config: TrainConfig) -> None:
+def _check_resumable(checkpoint: Path, saved: dict, config: TrainConfig) -> None:
+    """Raises `TrainingError` unless the checkpoint's config (``saved``) has ``config``'s
+    architecture."""
     from gan_style.config import defaults
 
-    saved = json.loads((checkpoint / "trainer.json").read_text(encoding="utf-8"))["config"]
     # A field added in a later version is missing from older checkpoints: they used its default.
     saved = {**defaults(TrainConfig), **saved}
     different = [

@@ -320,6 +320,10 @@ def test_a_checkpoint_from_before_a_new_option_still_resumes(domains, home):
     state_file = next((first.bundle / "run" / "checkpoints").iterdir()) / "trainer.json"
     state = json.loads(state_file.read_text(encoding="utf-8"))
     del state["config"]["latent_dim"]  # an option that did not exist before dcgan
+    del state["config"]["d_learning_rate"]  # nor this, before --d-lr
     state_file.write_text(json.dumps(state), encoding="utf-8")
     second = train(config(domains, name="old", steps=2), echo=quiet, progress=False)
     assert (second.status, second.resumed_from, second.step) == ("finished", 1, 2)
+    # Those runs trained the discriminators at the generators' rate, and still do.
+    saved = store.read_style(second.bundle)["config"]
+    assert saved["d_learning_rate"] == saved["learning_rate"]

@@ -131,5 +131,8 @@ def test_d_learning_rate_sets_the_discriminators_rate_and_only_theirs():
     assert initial_rate(trainer.discriminator_style) == pytest.approx(5e-5)
     assert initial_rate(trainer.discriminator_photo) == pytest.approx(5e-5)
     assert initial_rate(trainer.combined) == pytest.approx(2e-4)
-    same = CycleGANTrainer(tiny_config(learning_rate=3e-4), use_augment=False)
-    assert initial_rate(same.discriminator_style) == pytest.approx(3e-4)
+    fast = CycleGANTrainer(tiny_config(learning_rate=3e-4), use_augment=False)
+    assert initial_rate(fast.discriminator_style) == pytest.approx(1.5e-4)  # the preset's half
+    assert initial_rate(fast.combined) == pytest.approx(3e-4)
+    quality = tiny_config(learning_rate=3e-4, preset="quality").resolved()
+    assert quality.d_learning_rate == pytest.approx(3e-4)
