@@ -52,10 +52,8 @@ def make_optimizer(
     Args:
         config: The resolved training config.
         discriminator: Whether the optimiser is a discriminator's (it then starts from
-            ``config.d_learning_rate`` when that is set).
+            ``config.d_learning_rate``, which `TrainConfig.resolved` always sets).
     """
-    rate = config.learning_rate
-    if discriminator and config.d_learning_rate is not None:
-        rate = config.d_learning_rate
+    rate = config.d_learning_rate if discriminator else config.learning_rate
     schedule = ConstantThenLinearDecay(rate, config.steps, round(config.decay_start * config.steps))
     return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)
