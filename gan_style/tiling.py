@@ -8,9 +8,9 @@ whole image, while no full-resolution feature map is ever held in memory:
 
 1. `read_generator` turns the `keras.Sequential` made by `build_resnet_generator` into three
    small programs of primitive operations (reflection pad, convolution, instance norm, pointwise
-   activation, nearest up-sampling, residual block): the encoder (full → 1/4 resolution), the
-   residual trunk (1/4) and the decoder (1/4 → full). A layer it does not know is refused with a
-   clear error instead of being run approximately.
+   activation, nearest up-sampling, the fixed anti-aliasing blur, residual block): the encoder
+   (full → 1/4 resolution), the residual trunk (1/4) and the decoder (1/4 → full). A layer it
+   does not know is refused with a clear error instead of being run approximately.
 2. Tiles are laid on the grid of the 1/4-resolution feature map ("cells" of 4×4 pixels), so
    every tile starts on a multiple of the generator's total stride and the stride-2 sampling
    grids of each tile coincide with the whole image's. A tile is computed on a crop with a halo
@@ -46,7 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from gan_style.models.generators import resnet_trunk_range
-from gan_style.models.layers import ReflectionPadding2D, ResidualBlock
+from gan_style.models.layers import Blur2D, ReflectionPadding2D, ResidualBlock, binomial_blur
 
 COMPUTE_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
 """The dtype convolutions compute in, and the stored feature maps use, by Keras dtype policy
@@ -163,7 +163,20 @@ class Upsample:
     factor: int
 
 
-Operation = Pad | Conv | Norm | Pointwise | Upsample
+@dataclasses.dataclass(frozen=True)
+class Blur:
+    """The fixed [1, 2, 1]² / 16 blur of `binomial_blur`, 'valid' (a `Blur2D` layer reads as
+    `Pad(1, 1)` then this), on `channels` channels."""
+
+    channels: int
+
+
+_BLUR_FLOPS_PER_VALUE = 2 * 9
+"""FLOPs of `Blur` per output value, counted like any convolution: 9 multiply-adds (it runs as
+a depthwise 3×3 convolution)."""
+
+
+Operation = Pad | Conv | Norm | Pointwise | Upsample | Blur
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -237,13 +250,13 @@ def read_generator(generator: keras.Sequential) -> GeneratorProgram:
     """
     start, stop = resnet_trunk_range(generator)
     layers = list(generator.layers)
-    encoder = _read_program(layers[:start])
+    encoder = _read_program(layers[:start], channels=3)
     trunk = []
     for layer in layers[start:stop]:
         if not isinstance(layer, ResidualBlock):
             raise ValueError(f"trunk layer {layer.name!r} is not a ResidualBlock")
         trunk.append(_read_residual_block(layer))
-    decoder = _read_program(layers[stop:])
+    decoder = _read_program(layers[stop:], channels=_output_channels(encoder.operations))
 
     cell, encoder_radius, encoder_min = _geometry(encoder.operations, start_pixels=None)
     trunk_geometry = [_geometry(program.operations, start_pixels=1) for program in trunk]
@@ -267,12 +280,13 @@ def read_generator(generator: keras.Sequential) -> GeneratorProgram:
     )
 
 
-def _read_program(layers: Sequence[keras.layers.Layer], residual: bool = False) -> Program:
+def _read_program(layers: Sequence[keras.layers.Layer], channels: int) -> Program:
+    """Reads a chain of layers whose input has `channels` channels."""
     operations: list[Operation] = []
     weights: list[tf.Tensor] = []
     for layer in layers:
-        _read_layer(layer, operations, weights)
-    return Program(tuple(operations), tuple(weights), residual)
+        _read_layer(layer, operations, weights, channels)
+    return Program(tuple(operations), tuple(weights))
 
 
 def _read_residual_block(block: ResidualBlock) -> Program:
@@ -280,10 +294,10 @@ def _read_residual_block(block: ResidualBlock) -> Program:
     operations: list[Operation] = []
     weights: list[tf.Tensor] = []
     for layer in (block.pad_1, block.conv_1, block.norm_1):
-        _read_layer(layer, operations, weights)
+        _read_layer(layer, operations, weights, block.num_filters)
     operations.append(Pointwise("relu"))
     for layer in (block.pad_2, block.conv_2, block.norm_2):
-        _read_layer(layer, operations, weights)
+        _read_layer(layer, operations, weights, block.num_filters)
     return Program(tuple(operations), tuple(weights), residual=True)
 
 
@@ -291,12 +305,20 @@ def _constant(variable) -> tf.Tensor:
     return tf.constant(keras.ops.convert_to_numpy(variable), dtype=tf.float32)
 
 
-def _read_layer(layer, operations: list[Operation], weights: list[tf.Tensor]) -> None:
-    """Appends the operation(s) and weights of one Keras layer, or raises ValueError."""
+def _read_layer(
+    layer, operations: list[Operation], weights: list[tf.Tensor], channels: int
+) -> None:
+    """Appends the operation(s) and weights of one Keras layer, or raises ValueError.
+
+    `channels` is the channel count of the input of `operations`, for a blur that comes before
+    any convolution or norm.
+    """
     unsupported = f"layer {layer.name!r} ({type(layer).__name__}"
     if isinstance(layer, ReflectionPadding2D):
         height, width = layer.padding
         operations.append(Pad(height, width))
+    elif type(layer) is Blur2D:
+        operations += [Pad(1, 1), Blur(_channels_after(operations, channels))]
     elif type(layer) is keras.layers.Conv2D:
         kernel_height, kernel_width = layer.kernel_size
         stride_height, stride_width = layer.strides
@@ -382,6 +404,8 @@ def _geometry(operations: Sequence[Operation], start_pixels: int | None) -> tupl
         if isinstance(operation, Pad):
             padding = max(operation.height, operation.width)
             min_cells = max(min_cells, padding // pixels + 1)
+        elif isinstance(operation, Blur):
+            radius += 1 / pixels  # like a 3×3 convolution
         elif isinstance(operation, Conv):
             radius += (operation.kernel_size // 2) / pixels
             if pixels % operation.stride:
@@ -394,6 +418,16 @@ def _geometry(operations: Sequence[Operation], start_pixels: int | None) -> tupl
             radius += 1 / pixels
             pixels *= operation.factor
     return pixels, radius, min_cells
+
+
+def _channels_after(operations: Sequence[Operation], channels: int) -> int:
+    """Channels after `operations` on an input of `channels` channels."""
+    for operation in operations:
+        if isinstance(operation, Conv):
+            channels = operation.filters
+        elif isinstance(operation, Norm | Blur):
+            channels = operation.channels
+    return channels
 
 
 def _output_channels(operations: Sequence[Operation]) -> int:
@@ -416,6 +450,9 @@ def _largest_activation(
             height = (height - operation.kernel_size) // operation.stride + 1
             width = (width - operation.kernel_size) // operation.stride + 1
             channels = operation.filters
+        elif isinstance(operation, Blur):
+            height -= 2
+            width -= 2
         elif isinstance(operation, Upsample):
             height *= operation.factor
             width *= operation.factor
@@ -477,6 +514,10 @@ def _forward(
             norm_index += 1
         elif isinstance(operation, Pointwise):
             x = _pointwise(operation, x)
+        elif isinstance(operation, Blur):
+            # The layer's own function (after the `Pad` the layer's reflection became), in
+            # float32 like the activations around it.
+            x = binomial_blur(x, padding="valid")
         elif isinstance(operation, Upsample):
             factor = operation.factor
             shape = tf.shape(x)
@@ -1428,7 +1469,7 @@ def _pointwise_tail(program: Program, allow_residual: bool = False) -> int | Non
 
 
 def _program_flops(program: Program, start_pixels: int) -> list[float]:
-    """Cumulative convolution FLOPs per cell after each operation of `program`."""
+    """Cumulative convolution (and blur) FLOPs per cell after each operation of `program`."""
     pixels = start_pixels
     position = 0
     total = 0.0
@@ -1440,6 +1481,8 @@ def _program_flops(program: Program, start_pixels: int) -> list[float]:
             pixels //= operation.stride
             height, width, channels_in, channels_out = kernel.shape
             total += 2.0 * height * width * channels_in * channels_out * pixels**2
+        elif isinstance(operation, Blur):
+            total += _BLUR_FLOPS_PER_VALUE * operation.channels * pixels**2
         elif isinstance(operation, Norm):
             position += 2
         elif isinstance(operation, Upsample):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import keras
 import numpy as np
 import pytest
@@ -14,6 +16,8 @@ from gan_style.tiling import (
     DEFAULT_MEMORY_BUDGET,
     MIN_TILE,
     TRUNK_MODES,
+    Blur,
+    Pad,
     TiledGenerator,
     read_generator,
     tile_grid,
@@ -21,13 +25,17 @@ from gan_style.tiling import (
 from tests.conftest import SHARED, photo_like
 
 
-def perturbed_generator(num_filters: int, num_blocks: int, seed: int = 0) -> keras.Sequential:
+def perturbed_generator(
+    num_filters: int, num_blocks: int, seed: int = 0, antialias: bool = False
+) -> keras.Sequential:
     """A ResNet generator with random but far from trivial weights.
 
     He-scaled kernels and random norm scales and offsets give outputs that span tanh's range,
     so a normalisation that used the wrong statistics shows in every pixel.
     """
-    generator = build_resnet_generator(num_filters=num_filters, num_blocks=num_blocks)
+    generator = build_resnet_generator(
+        num_filters=num_filters, num_blocks=num_blocks, antialias=antialias
+    )
     rng = np.random.default_rng(seed)
     for weight in generator.weights:
         shape = tuple(weight.shape)
@@ -63,9 +71,10 @@ def to_uint8(output: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((output + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-@pytest.fixture(scope="module")
-def model():
-    return perturbed_generator(num_filters=8, num_blocks=2)
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "antialias"])
+def model(request):
+    """The plain generator and the anti-aliased one (`Blur2D` layers read as Pad + Blur)."""
+    return perturbed_generator(num_filters=8, num_blocks=2, antialias=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +147,9 @@ def test_tiny_and_thin_images_keep_their_size(tiled, height, width):
         assert np.all(np.isfinite(output))
 
 
-def test_bfloat16_stays_close_to_float32():
-    generator = perturbed_generator(num_filters=8, num_blocks=2)
+@pytest.mark.parametrize("antialias", [False, True], ids=["plain", "antialias"])
+def test_bfloat16_stays_close_to_float32(antialias):
+    generator = perturbed_generator(num_filters=8, num_blocks=2, antialias=antialias)
     pixels = photo(128, 96)
     full = to_uint8(TiledGenerator(generator, "float32").run(pixels))
     bfloat16 = TiledGenerator(generator, "mixed_bfloat16")
@@ -180,6 +190,38 @@ def test_read_generator_layout():
     assert (program.encoder.norm_count, program.decoder.norm_count) == (3, 2)
     assert program.min_cells == 2
     assert all(1 <= halo <= 6 for halo in program.halos)
+    assert not any(isinstance(op, Blur) for op in program.encoder.operations)
+
+
+def test_read_antialias_generator_reads_each_blur_as_pad_and_blur():
+    plain = read_generator(build_resnet_generator(num_filters=4, num_blocks=3))
+    program = read_generator(build_resnet_generator(num_filters=4, num_blocks=3, antialias=True))
+
+    def blurs(operations):
+        return [
+            (previous, op)
+            for previous, op in itertools.pairwise(operations)
+            if isinstance(op, Blur)
+        ]
+
+    # Before each stride-2 convolution (on 4 and 8 channels), after each resize (16 and 8).
+    assert blurs(program.encoder.operations) == [(Pad(1, 1), Blur(4)), (Pad(1, 1), Blur(8))]
+    assert blurs(program.decoder.operations) == [(Pad(1, 1), Blur(16)), (Pad(1, 1), Blur(8))]
+    assert (program.cell, program.channels, program.min_cells) == (4, 16, 2)
+    # A blur reaches 1 pixel like a 3×3 convolution: encoder radius 1.5 → 2.25 cells, decoder
+    # 3 → 3.75; the halo is ceil(radius) + 1.
+    assert plain.halos == (3, 3, 4)
+    assert program.halos == (4, 3, 5)
+    # The blurs' work is counted, 18 FLOPs a value: per image pixel 4 channels at full
+    # resolution, 8 at half, 16 at half and 8 at full.
+    plain_flops = TiledGenerator(build_resnet_generator(num_filters=4, num_blocks=3))
+    antialias_flops = TiledGenerator(
+        build_resnet_generator(num_filters=4, num_blocks=3, antialias=True)
+    )
+    blur_flops = 18 * (4 + 8 / 4 + 16 / 4 + 8)
+    assert antialias_flops.flops_per_pixel() == pytest.approx(
+        plain_flops.flops_per_pixel() + blur_flops
+    )
 
 
 def test_unknown_layers_are_refused_by_name():
@@ -205,9 +247,11 @@ def test_unknown_layers_are_refused_by_name():
         (64, 9, "mixed_bfloat16", "stored"),
     ],
 )
-def test_a_12_megapixel_plan_fits_the_budget(num_filters, num_blocks, precision, trunk):
+@pytest.mark.parametrize("antialias", [False, True], ids=["plain", "antialias"])
+def test_a_12_megapixel_plan_fits_the_budget(num_filters, num_blocks, precision, trunk, antialias):
     generator = TiledGenerator(
-        build_resnet_generator(num_filters=num_filters, num_blocks=num_blocks), precision
+        build_resnet_generator(num_filters=num_filters, num_blocks=num_blocks, antialias=antialias),
+        precision,
     )
     plan = generator.plan(3000, 4000)
     small = generator.plan(300, 400)

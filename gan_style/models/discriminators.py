@@ -13,7 +13,7 @@ import keras
 
 from gan_style.models import check_positive_int, check_power_of_two_size, lookup
 from gan_style.models.generators import BATCH_NORM_MOMENTUM
-from gan_style.models.layers import gan_kernel_initializer, instance_normalization
+from gan_style.models.layers import Blur2D, gan_kernel_initializer, instance_normalization
 
 LEAKY_RELU_SLOPE = 0.2
 
@@ -39,6 +39,7 @@ def build_patch_discriminator(
     num_layers: int = 3,
     augment: keras.layers.Layer | None = None,
     name: str = "patch_discriminator",
+    antialias: bool = False,
 ) -> keras.Sequential:
     """Builds the PatchGAN discriminator (Isola et al. 2017, pix2pix, section 3.2.2).
 
@@ -48,12 +49,22 @@ def build_patch_discriminator(
     whose sides are multiples of 8 (zero "same" padding keeps the map at H/8 rather than
     PyTorch's H/8 - 2, with the same receptive field).
 
+    With `antialias` a fixed blur (`Blur2D`, Zhang 2019) named `block_<k>_blur` comes before
+    the stride-2 convolution of every block but the first: blocks 2 … num_layers, which
+    subsample feature maps. The first sees the image itself, and the blur's gain is 0 at period
+    2 and 1/2 at period 4, so blurring there would hide from the discriminator the very
+    checkerboard and grid artifacts of fake images it should penalise (StyleGAN2 and CUT
+    likewise run a full-resolution convolution before their first blur). The blurs have no
+    weights and keep the sizes: the output stays (batch, H/8, W/8, 1) and the other layers keep
+    their names, so `antialias=False` is the model of earlier runs.
+
     Args:
         num_filters: Filters of the first convolution; doubled per layer up to 8×.
         num_layers: Stride-2 convolutions (3 gives the 70×70 receptive field, 1 a 16×16 one).
         augment: Optional layer placed first, e.g. `DiffAugment()`; give each discriminator its
             own instance.
         name: Model name (e.g. "discriminator_style").
+        antialias: Blur before the stride-2 convolutions of blocks 2 … num_layers.
 
     Returns:
         A `keras.Sequential` mapping (batch, H, W, 3) images in [-1, 1] to float32 patch logits.
@@ -63,6 +74,8 @@ def build_patch_discriminator(
     """
     check_positive_int(num_filters, "num_filters")
     check_positive_int(num_layers, "num_layers")
+    if not isinstance(antialias, bool):
+        raise ValueError(f"antialias must be True or False; received {antialias!r}.")
     layers = [
         keras.Input((None, None, 3), name="image"),
         *_prefix_layers(augment),
@@ -72,6 +85,8 @@ def build_patch_discriminator(
     for index in range(2, num_layers + 2):
         # The last block keeps the resolution; the ones before halve it.
         strides = 2 if index <= num_layers else 1
+        if antialias and strides == 2:
+            layers.append(Blur2D(name=f"block_{index}_blur"))
         layers += [
             _conv(num_filters * min(2 ** (index - 1), 8), strides, f"block_{index}_conv", False),
             instance_normalization(name=f"block_{index}_norm"),

@@ -7,19 +7,34 @@ Artifacts", whose best results were with nearest-neighbour resizing). Nearest ra
 bilinear also because Keras 3.15's bilinear `UpSampling2D` fails when traced with an unknown
 height or width (keras-team/keras#22079 made `ops.image.resize` test its size with a Python
 `if`), and Keras traces with unknown sizes as soon as a model sees a second image size. Its
-layers, in order, with the resolution each one works at:
+layers, in order, with the resolution each one works at (the `*_blur` layers only with
+`antialias=True`):
 
     ==========================  ==========  ====================================================
     layer names                 resolution  role
     ==========================  ==========  ====================================================
     encoder_stem_*              1           reflect-pad 3, 7×7 conv, instance norm, ReLU
-    encoder_down_1_*            1 → 1/2     reflect-pad 1, 3×3 conv stride 2, norm, ReLU
-    encoder_down_2_*            1/2 → 1/4   reflect-pad 1, 3×3 conv stride 2, norm, ReLU
+    encoder_down_1_*            1 → 1/2     [blur], reflect-pad 1, 3×3 conv stride 2, norm, ReLU
+    encoder_down_2_*            1/2 → 1/4   [blur], reflect-pad 1, 3×3 conv stride 2, norm, ReLU
     trunk_block_1 … _N          1/4         `ResidualBlock` × num_blocks
-    decoder_up_1_*              1/4 → 1/2   nearest ×2, reflect-pad 1, 3×3 conv, norm, ReLU
-    decoder_up_2_*              1/2 → 1     nearest ×2, reflect-pad 1, 3×3 conv, norm, ReLU
+    decoder_up_1_*              1/4 → 1/2   nearest ×2, [blur], reflect-pad 1, 3×3 conv, norm,
+                                            ReLU
+    decoder_up_2_*              1/2 → 1     nearest ×2, [blur], reflect-pad 1, 3×3 conv, norm,
+                                            ReLU
     decoder_head_*              1           reflect-pad 3, 7×7 conv, tanh (float32)
     ==========================  ==========  ====================================================
+
+Anti-aliasing (`antialias=True`; Zhang 2019, "Making Convolutional Networks Shift-Invariant
+Again", on by default in CUT's generator). A stride-2 convolution samples every other pixel, so
+whatever its input holds at periods 2-4 folds into coarser patterns, and nearest ×2 repeats every
+pixel twice, which puts a period-2 staircase into the decoder: together they leave a fixed grid
+of period 4 in translated images. The fixed binomial blur `Blur2D` ([1, 2, 1]² / 16, no weights)
+goes right before each down-sampling's padding (blur, then the stride-2 convolution: as in
+StyleGAN2, the convolution keeps its cost, unlike CUT's stride-1 convolution followed by a
+blurred subsampling) and right after each nearest ×2 resize (nearest ×2 then the blur is
+zero-stuffing and the [1, 3, 3, 1]² filter, CUT's blurred `Upsample`, i.e. bilinear ×2 with
+half-pixel centres). The blurs add layers but no weights and leave every other layer's name
+and weights as they are, so `antialias=False` builds exactly the model of earlier bundles.
 
 Tiled full-resolution inference. The model is a `Sequential`, so it splits at layer indices:
 `start, stop = resnet_trunk_range(generator)` gives `generator.layers[:start]` (the encoder),
@@ -50,6 +65,7 @@ import keras
 
 from gan_style.models import check_positive_int, check_power_of_two_size, lookup
 from gan_style.models.layers import (
+    Blur2D,
     ReflectionPadding2D,
     ResidualBlock,
     gan_kernel_initializer,
@@ -57,19 +73,20 @@ from gan_style.models.layers import (
 )
 
 TRUNK_PREFIX = "trunk_"
+"""Name prefix of the ResNet generator's residual blocks, which run at 1/4 resolution."""
 
 BATCH_NORM_MOMENTUM = 0.9
 """Momentum of the DCGAN models' batch-norm moving averages: PyTorch's 0.1 update rate, as in
 the DCGAN reference code, rather than Keras' 0.99, so that the statistics `generate` uses at
 inference follow the generator as it trains instead of lagging thousands of steps behind."""
-"""Name prefix of the ResNet generator's residual blocks, which run at 1/4 resolution."""
 
 
 def _conv_norm_relu(
-    prefix: str, num_filters: int, kernel_size: int, strides: int = 1
+    prefix: str, num_filters: int, kernel_size: int, strides: int = 1, blur: bool = False
 ) -> list[keras.layers.Layer]:
-    """Reflect-pad → conv (no bias) → instance norm → ReLU, named `<prefix>_pad` etc."""
+    """[Blur →] reflect-pad → conv (no bias) → instance norm → ReLU, named `<prefix>_pad` etc."""
     return [
+        *([Blur2D(name=f"{prefix}_blur")] if blur else []),
         ReflectionPadding2D(kernel_size // 2, name=f"{prefix}_pad"),
         keras.layers.Conv2D(
             num_filters,
@@ -89,6 +106,7 @@ def build_resnet_generator(
     num_filters: int = 64,
     num_blocks: int = 9,
     name: str = "resnet_generator",
+    antialias: bool = False,
 ) -> keras.Sequential:
     """Builds the CycleGAN ResNet generator, fully convolutional, for NHWC images in [-1, 1].
 
@@ -105,6 +123,9 @@ def build_resnet_generator(
         num_blocks: Residual blocks in the trunk: 9 for 256-pixel training crops in CycleGAN,
             6 for 128-pixel ones.
         name: Model name (e.g. "generator_photo_to_style").
+        antialias: Blur (`Blur2D`) before each stride-2 convolution and after each nearest ×2
+            resize, against the period-4 grid artifact (see the module docstring). False builds
+            the plain CycleGAN generator, layer for layer the model of earlier bundles.
 
     Returns:
         A `keras.Sequential` mapping (batch, H, W, 3) to (batch, H, W, 3) float32 images in
@@ -122,12 +143,14 @@ def build_resnet_generator(
         )
     check_positive_int(num_filters, "num_filters")
     check_positive_int(num_blocks, "num_blocks")
+    if not isinstance(antialias, bool):
+        raise ValueError(f"antialias must be True or False; received {antialias!r}.")
     trunk_filters = 4 * num_filters
     layers = [
         keras.Input((None, None, 3), name="image"),
         *_conv_norm_relu("encoder_stem", num_filters, 7),
-        *_conv_norm_relu("encoder_down_1", 2 * num_filters, 3, strides=2),
-        *_conv_norm_relu("encoder_down_2", trunk_filters, 3, strides=2),
+        *_conv_norm_relu("encoder_down_1", 2 * num_filters, 3, strides=2, blur=antialias),
+        *_conv_norm_relu("encoder_down_2", trunk_filters, 3, strides=2, blur=antialias),
     ]
     layers += [
         ResidualBlock(trunk_filters, name=f"{TRUNK_PREFIX}block_{index}")
@@ -137,7 +160,7 @@ def build_resnet_generator(
         prefix = f"decoder_up_{index}"
         layers += [
             keras.layers.UpSampling2D(2, interpolation="nearest", name=f"{prefix}_resize"),
-            *_conv_norm_relu(prefix, filters, 3),
+            *_conv_norm_relu(prefix, filters, 3, blur=antialias),
         ]
     layers += [
         ReflectionPadding2D(3, name="decoder_head_pad"),

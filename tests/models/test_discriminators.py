@@ -9,6 +9,7 @@ from gan_style.models.discriminators import (
     build_patch_discriminator,
     get_discriminator_builder,
 )
+from gan_style.models.layers import Blur2D
 from gan_style.training.augment import DiffAugment
 
 
@@ -85,6 +86,77 @@ def test_patch_discriminator_with_augment_survives_a_config_round_trip():
     ]
 
 
+PLAIN_LAYER_NAMES = [
+    "block_1_conv",
+    "block_1_relu",
+    *(f"block_{index}_{part}" for index in (2, 3, 4) for part in ("conv", "norm", "relu")),
+    "logits",
+]
+"""The layers of the discriminator of earlier runs (num_layers=3): `antialias=False` keeps
+them."""
+
+
+def test_patch_discriminator_without_antialias_keeps_the_old_layers(discriminator):
+    assert [layer.name for layer in discriminator.layers] == PLAIN_LAYER_NAMES
+
+
+@pytest.fixture(scope="module")
+def antialias_discriminator():
+    return build_patch_discriminator(num_filters=4, name="d", antialias=True)
+
+
+def test_antialias_discriminator_blurs_before_the_stride_2_convs_after_the_first(
+    antialias_discriminator, discriminator
+):
+    names = [layer.name for layer in antialias_discriminator.layers]
+    expected = list(PLAIN_LAYER_NAMES)
+    for index in (2, 3):
+        expected.insert(expected.index(f"block_{index}_conv"), f"block_{index}_blur")
+
+    # Not before block_1: the blur's zero gain at period 2 would hide checkerboards from D.
+    assert names == expected
+    assert all(
+        isinstance(layer, Blur2D) == layer.name.endswith("_blur")
+        for layer in antialias_discriminator.layers
+    )
+    assert [weight.shape for weight in antialias_discriminator.weights] == [
+        weight.shape for weight in discriminator.weights
+    ]
+
+
+@pytest.mark.parametrize("height, width", [(32, 32), (48, 48), (32, 64)])
+def test_antialias_discriminator_still_scores_one_patch_per_8_pixels(
+    antialias_discriminator, height, width
+):
+    scores = antialias_discriminator.predict_on_batch(random_images((2, height, width, 3)))
+
+    assert scores.shape == (2, height // 8, width // 8, 1)
+    assert scores.dtype == np.float32
+    assert antialias_discriminator.compute_output_shape((2, height, width, 3)) == scores.shape
+
+
+def test_antialias_discriminator_with_one_layer_has_no_blur():
+    names = [layer.name for layer in build_patch_discriminator(num_filters=2, num_layers=1).layers]
+    antialias = build_patch_discriminator(num_filters=2, num_layers=1, antialias=True)
+
+    assert [layer.name for layer in antialias.layers] == names
+
+
+def test_antialias_discriminator_save_and_safe_load_give_identical_outputs(
+    antialias_discriminator, tmp_path
+):
+    images = random_images((2, 32, 32, 3))
+    path = tmp_path / "discriminator.keras"
+    antialias_discriminator.save(path)
+
+    loaded = keras.saving.load_model(path, safe_mode=True)
+
+    assert isinstance(loaded.get_layer("block_2_blur"), Blur2D)
+    np.testing.assert_array_equal(
+        loaded.predict_on_batch(images), antialias_discriminator.predict_on_batch(images)
+    )
+
+
 @pytest.mark.parametrize("image_size", [8, 32, 64])
 def test_dcgan_discriminator_gives_one_logit_per_image(image_size):
     discriminator = build_dcgan_discriminator(image_size=image_size, num_filters=4)
@@ -102,6 +174,7 @@ def test_dcgan_discriminator_gives_one_logit_per_image(image_size):
     [
         (build_patch_discriminator, {"num_layers": 0}, "num_layers must be a positive int"),
         (build_patch_discriminator, {"num_filters": 2.5}, "num_filters must be a positive int"),
+        (build_patch_discriminator, {"antialias": "yes"}, "antialias must be True or False"),
         (build_dcgan_discriminator, {"image_size": 48}, "power of two of at least 8"),
     ],
 )
