@@ -706,6 +706,22 @@ def _prepare_table(summary: dict, source: str) -> str:
     return "\n".join(lines)
 
 
+class _StrokeSize(click.ParamType):
+    """``auto``, ``full`` or a shorter side in pixels (`gan_style.transfer.check_stroke_size`)."""
+
+    name = "auto|full|N"
+
+    def convert(self, value, param, ctx):
+        from gan_style.transfer import STROKE_SIZES, check_stroke_size
+
+        candidate = value
+        if isinstance(value, str) and value not in STROKE_SIZES:
+            with contextlib.suppress(ValueError):
+                candidate = int(value)
+        # A ConfigError, so that the group prints it as one line, like the config's own checks.
+        return check_stroke_size(candidate)
+
+
 @cli.command("transfer")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option(
@@ -781,6 +797,22 @@ def _prepare_table(summary: dict, source: str) -> str:
     show_default=True,
     help="Working memory to aim at, in MiB (beside TensorFlow's ~700); tiles fit in it.",
 )
+@click.option(
+    "--stroke-size",
+    type=_StrokeSize(),
+    default="auto",
+    show_default=True,
+    help="Shorter side (px) to style at, so brush strokes keep their trained size; the result "
+    "is up-sampled to full size with the photo's edges. auto: the style's own (full if it "
+    "records none); full: style at full resolution.",
+)
+@click.option(
+    "--detail",
+    type=click.FloatRange(0.0, 2.0),
+    default=1.0,
+    show_default=True,
+    help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
+)
 @json_option
 def transfer_command(
     inputs,
@@ -796,6 +828,8 @@ def transfer_command(
     quality,
     precision,
     memory_budget_mb,
+    stroke_size,
+    detail,
     as_json,
 ) -> None:
     """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
@@ -822,6 +856,8 @@ def transfer_command(
         quality=quality,
         precision=precision,
         memory_budget_mb=memory_budget_mb,
+        stroke_size=stroke_size,
+        detail=detail,
     )
 
     def tile_progress(steps):
