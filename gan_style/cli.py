@@ -19,9 +19,11 @@ import click
 from gan_style import __version__
 from gan_style.config import (
     AUGMENTS,
+    DEFAULT_MODEL,
     MODELS,
     PRECISIONS,
     STRATEGIES,
+    TRAIN_LOSSES,
     TRAIN_PRESETS,
     PrepareConfig,
     TrainConfig,
@@ -172,6 +174,16 @@ def prepare_data(
     click.echo(_prepare_table(summary, source))
 
 
+def _parse_duration(value: str) -> float:
+    from gan_style.config import parse_duration
+    from gan_style.errors import ConfigError
+
+    try:
+        return parse_duration(value)
+    except ConfigError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @cli.command("train")
 @click.argument("style", type=click.Path(file_okay=False, path_type=str))
 @click.option("--name", required=True, help="Name of the style in the store.")
@@ -184,10 +196,11 @@ def prepare_data(
 @click.option(
     "--model",
     type=click.Choice(MODELS),
-    default=TRAIN_DEFAULTS["model"],
-    show_default=True,
-    help="cyclegan: unpaired photo ↔ style translation (for transfer); dcgan: new images in "
-    "the style from noise (for generate; needs no photos).",
+    default=None,
+    help="cut, fastcut: one-sided contrastive photo → style translation (one generator); "
+    "cyclegan: photo ↔ style translation with two generators; dcgan: new images in the style "
+    f"from noise (for generate; needs no photos) [default: {DEFAULT_MODEL}, or the model of "
+    "the run it resumes].",
 )
 @click.option(
     "--preset",
@@ -201,7 +214,41 @@ def prepare_data(
     "--steps",
     type=click.IntRange(min=1),
     default=None,
-    help="Training steps [default: the preset's].",
+    help="Training steps [default: the preset's; with --time-limit: as many as fit].",
+)
+@click.option(
+    "--time-limit",
+    callback=lambda ctx, param, value: None if value is None else _parse_duration(value),
+    default=None,
+    metavar="DURATION",
+    help="Train for this long in all (20m, 1h30m, 90s): the run measures its speed and plans "
+    "its steps and learning-rate decay to end inside it.",
+)
+@click.option(
+    "--style-scale",
+    type=click.FloatRange(min=0, max=4, min_open=True),
+    default=None,
+    help="Scale of the style images for training, as a fraction of their own size (1: crops "
+    "keep the paintings' strokes at their size) [default: the preset's: 1 for cut and "
+    "fastcut; cyclegan: a thumbnail of the crop size].",
+)
+@click.option(
+    "--antialias/--no-antialias",
+    default=None,
+    help="Blurred down- and up-sampling in the networks (no 4-pixel grid) [default: on for "
+    "cut and fastcut, off for cyclegan].",
+)
+@click.option(
+    "--nce-weight",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="cut, fastcut: λ of the contrastive PatchNCE loss [default: 1 for cut, 10 for fastcut].",
+)
+@click.option(
+    "--pool-size",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Past fakes the discriminators train on (0: none) [default: 50; 0 for cut, fastcut].",
 )
 @click.option(
     "--epochs",
@@ -252,7 +299,7 @@ def prepare_data(
 )
 @click.option(
     "--loss",
-    type=click.Choice(("lsgan", "bce", "hinge")),
+    type=click.Choice(TRAIN_LOSSES),
     default=None,
     help="Adversarial loss [default: lsgan for cyclegan, bce for dcgan].",
 )
@@ -304,7 +351,7 @@ def prepare_data(
     type=click.Choice(PRECISIONS),
     default=TRAIN_DEFAULTS["precision"],
     show_default=True,
-    help="auto: mixed_float16 on GPUs, bf16 on CPUs that have it.",
+    help="auto: mixed_float16 on GPUs, float32 on CPUs (bf16 trained worse per minute).",
 )
 @click.option(
     "--strategy",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from typing import Any, TypeVar
 
 from gan_style.errors import ConfigError
@@ -185,11 +186,53 @@ DCGAN_PRESETS: dict[str, dict[str, Any]] = {
         "loss": "bce",
     },
 }
+#: The same for ``--model cut`` and ``fastcut`` (one-sided contrastive translation, see
+#: `gan_style.training.cut`): one generator and one discriminator, so a step costs about half
+#: of CycleGAN's. Both are anti-aliased (blurred down- and up-sampling in the generator and
+#: the discriminator, as in the authors' code), use no history pool (the authors'
+#: ``pool_size=0``) and keep the style images' own scale (``style_scale`` 1: crops of the
+#: paintings as they are, not of a thumbnail). ``quality`` is the paper's 256-pixel setting.
+CUT_PRESETS: dict[str, dict[str, Any]] = {
+    "fast": {
+        "image_size": 128,
+        "num_filters": 32,
+        "num_blocks": 6,
+        "disc_filters": 32,
+        "steps": 4000,
+        "batch_size": 1,
+        "loss": "lsgan",
+        "pool_size": 0,
+        "antialias": True,
+        "style_scale": 1.0,
+    },
+    "quality": {
+        "image_size": 256,
+        "num_filters": 64,
+        "num_blocks": 9,
+        "disc_filters": 64,
+        "steps": 400_000,
+        "batch_size": 1,
+        "loss": "lsgan",
+        "pool_size": 0,
+        "antialias": True,
+        "style_scale": 1.0,
+    },
+}
+#: λ of PatchNCE by model: CUT weights its two NCE terms 1 each (averaged), FastCUT its one by
+#: 10 (the authors' ``--lambda_NCE``).
+NCE_WEIGHTS = {"cut": 1.0, "fastcut": 10.0}
 #: Presets by model.
 MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cyclegan": TRAIN_PRESETS,
+    "cut": CUT_PRESETS,
+    "fastcut": CUT_PRESETS,
     "dcgan": DCGAN_PRESETS,
 }
+#: Values of preset fields for presets that do not name them: what every run did before the
+#: field existed (so older checkpoints resume as they were trained).
+PRESET_FALLBACKS: dict[str, Any] = {"pool_size": 50, "antialias": False, "style_scale": None}
+#: ``steps`` of a time-limited run before its first plan (the learning rate stays constant).
+UNPLANNED_STEPS = 10**9
 #: Fields that take the preset's value when left as None.
 PRESET_FIELDS = (
     "image_size",
@@ -198,11 +241,21 @@ PRESET_FIELDS = (
     "disc_filters",
     "batch_size",
     "loss",
+    "pool_size",
+    "antialias",
+    "style_scale",
 )
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 AUGMENTS = ("auto", "none", "diffaugment")
-MODELS = ("cyclegan", "dcgan")
+MODELS = ("cyclegan", "cut", "fastcut", "dcgan")
+#: The model of a run that names none (and resumes no run of another model): CUT, which the
+#: quality benchmark (benchmarks/quality.py) measured against CycleGAN at the same time budget.
+DEFAULT_MODEL = "cut"
+#: Models whose bundle is a photo → style generator (what `transfer` runs).
+TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
+#: Adversarial losses a trainer can train (`gan_style.training.ADVERSARIAL_LOSS_NAMES`).
+TRAIN_LOSSES = ("lsgan", "bce", "hinge", "wgan-gp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,8 +269,10 @@ class TrainConfig(_Config):
         style: Folder of images in the style (raw, or a prepared dataset).
         name: Name of the style in the store.
         content: Folder of ordinary photos (raw or prepared); None uses the bundled photos.
-        model: ``cyclegan``: unpaired photo ↔ style translation; ``dcgan``: new images in the
-            style from random noise (no photos needed).
+        model: ``cut`` (None: the default, or the model of the run being resumed) and
+            ``fastcut``: one-sided contrastive photo → style translation; ``cyclegan``: unpaired
+            photo ↔ style translation with two generators; ``dcgan``: new images in the style
+            from random noise (no photos needed).
         preset: ``fast`` (CPU) or ``quality`` (GPU).
         image_size: Side of the square training crops (a multiple of 8).
         steps: Training steps (one batch of each domain per step).
@@ -227,8 +282,8 @@ class TrainConfig(_Config):
         num_blocks: Residual blocks of the generator (``--blocks``).
         disc_filters: Discriminator filters of the first layer (``--ndf``).
         disc_layers: Stride-2 layers of the PatchGAN (3 gives 70×70 patches).
-        loss: Adversarial loss: ``lsgan``, ``bce`` or ``hinge`` (preset: ``lsgan`` for
-            cyclegan, ``bce`` for dcgan).
+        loss: Adversarial loss: ``lsgan``, ``bce``, ``hinge`` or ``wgan-gp`` (Wasserstein with
+            the gradient penalty, λ 10; not for dcgan) (preset: ``lsgan``; ``bce`` for dcgan).
         cycle_weight: λ, weight of the cycle-consistency L1 losses.
         identity_weight: Weight of the identity L1 losses as a fraction of λ (CycleGAN's
             ``lambda_identity``; 0 turns them off).
@@ -238,7 +293,8 @@ class TrainConfig(_Config):
             ``d_lr_scale`` (default 1) times ``learning_rate``.
         beta_1: Adam β1.
         decay_start: Fraction of the steps after which the learning rate starts to decay.
-        pool_size: Past fakes kept for the discriminator updates (0: no pool).
+        pool_size: Past fakes kept for the discriminator updates (0: no pool; preset: 50,
+            0 for cut and fastcut).
         augment: ``diffaugment``, ``none``, or ``auto`` (DiffAugment below 1000 style images).
         augment_policy: DiffAugment's augmentations.
         precision: ``auto``, ``float32``, ``mixed_float16`` or ``mixed_bfloat16``.
@@ -249,12 +305,23 @@ class TrainConfig(_Config):
         sample_every: Steps between sample grids.
         log_every: Steps between TensorBoard scalars.
         latent_dim: Length of the dcgan generator's noise vector.
+        time_limit: Seconds of training this run may take in all (resumed calls included);
+            the run measures its speed, plans its steps and the learning-rate decay to end
+            inside it, and ends with a decayed model. With ``steps`` too, whichever ends first.
+        style_scale: Scale of the style images for training, as a fraction of their own
+            (median shorter side): 1 keeps the painting's pixels, so crops show its strokes
+            at their size; the photos are brought to the same shorter side, and transfer works
+            at it (``stroke_size`` in ``style.json``). None: the older rule (both domains at
+            ``image_size × 286 / 256``, the cyclegan presets).
+        antialias: Blurred down- and up-sampling in the generator and discriminators (no
+            period-4 grid; preset: on for cut and fastcut, off for cyclegan).
+        nce_weight: λ of PatchNCE (cut, fastcut); None: 1 for cut, 10 for fastcut.
     """
 
     style: str
     name: str
     content: str | None = None
-    model: str = "cyclegan"
+    model: str | None = None
     preset: str = "fast"
     image_size: int | None = None
     steps: int | None = None
@@ -271,7 +338,7 @@ class TrainConfig(_Config):
     d_learning_rate: float | None = None
     beta_1: float = 0.5
     decay_start: float = 0.5
-    pool_size: int = 50
+    pool_size: int | None = None
     augment: str = "auto"
     augment_policy: str = "color,translation,cutout"
     precision: str = "auto"
@@ -282,12 +349,17 @@ class TrainConfig(_Config):
     sample_every: int = 250
     log_every: int = 10
     latent_dim: int = 128
+    time_limit: float | None = None
+    style_scale: float | None = None
+    antialias: bool | None = None
+    nce_weight: float | None = None
 
     def __post_init__(self) -> None:
-        _require_choice("model", self.model, MODELS)
+        if self.model is not None:
+            _require_choice("model", self.model, MODELS)
         _require_choice("preset", self.preset, tuple(TRAIN_PRESETS))
         if self.loss is not None:
-            _require_choice("loss", self.loss, ("lsgan", "bce", "hinge"))
+            _require_choice("loss", self.loss, TRAIN_LOSSES)
         _require_choice("augment", self.augment, AUGMENTS)
         try:
             parse_augment_policy(self.augment_policy)
@@ -306,6 +378,11 @@ class TrainConfig(_Config):
                 self.image_size >= 16 and self.image_size % 8 == 0,
                 f"image_size must be a multiple of 8 and at least 16, got {self.image_size}",
             )
+        _require(
+            not (self.model == "dcgan" and self.loss == "wgan-gp"),
+            "loss wgan-gp needs a discriminator that scores each image on its own; the dcgan "
+            "model's batch norm mixes them: use lsgan, bce or hinge",
+        )
         _require(
             self.steps is None or self.epochs is None,
             "give steps or epochs, not both",
@@ -342,7 +419,22 @@ class TrainConfig(_Config):
         _require(
             0 <= self.decay_start <= 1, f"decay_start must be in [0, 1], got {self.decay_start}"
         )
-        _require(self.pool_size >= 0, f"pool_size must be >= 0, got {self.pool_size}")
+        _require(
+            self.pool_size is None or self.pool_size >= 0,
+            f"pool_size must be >= 0, got {self.pool_size}",
+        )
+        _require(
+            self.time_limit is None or self.time_limit > 0,
+            f"time_limit must be a positive duration, got {self.time_limit}",
+        )
+        _require(
+            self.style_scale is None or 0 < self.style_scale <= 4,
+            f"style_scale must be in (0, 4], got {self.style_scale}",
+        )
+        _require(
+            self.nce_weight is None or self.nce_weight >= 0,
+            f"nce_weight must be >= 0, got {self.nce_weight}",
+        )
 
     def resolved(self, epoch_images: int | None = None) -> TrainConfig:
         """This config with every preset-dependent field filled in (see `MODEL_PRESETS`).
@@ -351,18 +443,25 @@ class TrainConfig(_Config):
             epoch_images: Images in one pass over the larger training set; needed when
                 ``epochs`` is given.
         """
+        if self.model is None:
+            return dataclasses.replace(self, model=DEFAULT_MODEL).resolved(epoch_images)
         preset = MODEL_PRESETS[self.model][self.preset]
         values = {
-            key: preset.get(key) if getattr(self, key) is None else getattr(self, key)
+            key: preset.get(key, PRESET_FALLBACKS.get(key))
+            if getattr(self, key) is None
+            else getattr(self, key)
             for key in PRESET_FIELDS
         }
+        if self.nce_weight is None and self.model in NCE_WEIGHTS:
+            values["nce_weight"] = NCE_WEIGHTS[self.model]
         if self.epochs is not None:
             _require(epoch_images is not None, "epoch_images is needed to resolve epochs")
             steps_per_epoch = math.ceil(epoch_images / values["batch_size"])
             values["steps"] = max(1, round(self.epochs * steps_per_epoch))
             values["epochs"] = None
         elif self.steps is None:
-            values["steps"] = preset["steps"]
+            # A time limit plans the steps itself; until then the schedule must not decay.
+            values["steps"] = UNPLANNED_STEPS if self.time_limit is not None else preset["steps"]
         if self.d_learning_rate is None:
             values["d_learning_rate"] = self.learning_rate * preset.get("d_lr_scale", 1.0)
         return dataclasses.replace(self, **values)
@@ -370,3 +469,29 @@ class TrainConfig(_Config):
 
 def _require_choice(field: str, value: str, choices: tuple[str, ...]) -> None:
     _require(value in choices, f"{field} must be one of {', '.join(choices)}; got {value!r}")
+
+
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s)?\s*$"
+)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``20m``, ``1h30m``, ``90s`` or ``45`` (seconds).
+
+    Raises:
+        ConfigError: The text is not such a duration, or it is zero.
+    """
+    value = text.strip().lower()
+    match = _DURATION.match(value) if value else None
+    if value.replace(".", "", 1).isdigit():
+        seconds = float(value)
+    elif match and any(match.groups()):
+        hours, minutes, rest = (float(group or 0) for group in match.groups())
+        seconds = hours * 3600 + minutes * 60 + rest
+    else:
+        raise ConfigError(
+            f"time limit {text!r} is not a duration: use e.g. 20m, 1h30m, 90s or 45 (seconds)"
+        )
+    _require(seconds > 0, f"time limit {text!r} must be longer than zero")
+    return seconds

@@ -708,18 +708,19 @@ def evaluate_style(
         DataError: the style's datasets have no held-out images.
     """
     from gan_style import store
+    from gan_style.config import TRANSLATION_MODELS
     from gan_style.errors import StyleError
     from gan_style.transfer import load_stylizer, transfer
 
     bundle = store.resolve_style(style)
     description = store.read_style(bundle)
     model = description.get("model")
-    if model not in ("cyclegan", "dcgan"):
+    if model not in (*TRANSLATION_MODELS, "dcgan"):
         raise StyleError(f"{bundle}: evaluate --style does not know the model {model!r}")
     data = description.get("data", {})
     try:
         style_dataset = data["style"]["dataset"]
-        photo_dataset = data["content"]["dataset"] if model == "cyclegan" else None
+        photo_dataset = data["content"]["dataset"] if model in TRANSLATION_MODELS else None
     except (KeyError, TypeError) as error:
         raise StyleError(f"{bundle}: style.json does not say which data trained it") from error
     # A built-in or copied style records the dataset paths of the machine that trained it.

@@ -79,6 +79,32 @@ def is_bundle(folder: str | os.PathLike) -> bool:
     return (Path(folder) / STYLE_JSON).is_file()
 
 
+def is_complete(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a bundle whose training finished.
+
+    Every checkpoint of a run refreshes its bundle with ``"complete": false``, so an interrupted
+    run leaves a usable, partial style; bundles from before that field are complete.
+    """
+    if not is_bundle(folder):
+        return False
+    try:
+        return read_style(folder).get("complete", True) is not False
+    except StyleError:
+        return False
+
+
+def partial_note(description: dict[str, Any], bundle: Path) -> str | None:
+    """One line saying that a bundle is partial (its training stopped early), else None."""
+    if description.get("complete", True) is not False:
+        return None
+    name = description.get("name", bundle.name)
+    step = description.get("training", {}).get("steps", "?")
+    return (
+        f"note: style {name!r} is partial: its training stopped at step {step}; run the same "
+        "`gan-style train` command to finish it"
+    )
+
+
 def resolve_style(style: str | os.PathLike) -> Path:
     """The bundle folder that ``--style`` means.
 

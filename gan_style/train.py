@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gan_style import __version__, store
-from gan_style.config import PrepareConfig, TrainConfig
+from gan_style.config import DEFAULT_MODEL, UNPLANNED_STEPS, PrepareConfig, TrainConfig
 from gan_style.errors import ConfigError, DataError, TrainingError
 
 #: Fewest training images per domain that a run accepts.
@@ -58,6 +58,7 @@ ARCHITECTURE_FIELDS = (
     "batch_size",
     "pool_size",
     "latent_dim",
+    "antialias",
 )
 SAMPLE_COUNT = 4
 BUNDLED_PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
@@ -122,24 +123,28 @@ def train(
         DataError: missing or unusable images (before anything is built).
         TrainingError: non-finite losses, or a checkpoint of a different architecture.
     """
+    called = time.perf_counter()  # a time limit counts preparation and start-up too
     bundle = store.bundle_folder(config.name)
     run_folder = bundle / store.RUN_FOLDER
     if restart and bundle.exists():
         echo(f"--restart: removing the earlier run of {config.name!r} ({bundle})")
         shutil.rmtree(bundle)
 
+    if config.model is None:
+        config = dataclasses.replace(config, model=_resumed_model(run_folder) or DEFAULT_MODEL)
     if config.model == "dcgan" and config.content is not None:
         raise ConfigError(
             f"--content {config.content}: the dcgan model learns from the style images "
             "alone; leave --content out (or use --model cyclegan to translate photos)"
         )
-    style = prepare_domain(config.style, "style", config, echo)
+    stroke_size = working_size(config)
+    style = prepare_domain(config.style, "style", config, echo, size=stroke_size)
     content = None
     if config.model != "dcgan":
         content_source = config.content or str(BUNDLED_PHOTOS)
         if config.content is None:
             echo(f"no --content given: using the {_count_files(BUNDLED_PHOTOS)} bundled photos")
-        content = prepare_domain(content_source, "content", config, echo)
+        content = prepare_domain(content_source, "content", config, echo, size=stroke_size)
     resolved = config.resolved(max(style.train, content.train if content else 0))
     if resolved.augment == "auto":
         augment = "diffaugment" if style.train < AUGMENT_BELOW else "none"
@@ -156,10 +161,11 @@ def train(
             # Runs from before --d-lr trained their discriminators at the generators' rate.
             resolved = dataclasses.replace(resolved, d_learning_rate=resolved.learning_rate)
         saved_step = saved["step"]
-        if saved_step >= resolved.steps and store.is_bundle(bundle):
+        if _already_trained(saved, resolved) and store.is_complete(bundle):
+            more = "a longer --time-limit" if resolved.time_limit else "a larger --steps"
             echo(
                 f"style {config.name!r} is already trained ({saved_step} steps): use --restart "
-                "to train it again, or a larger --steps to continue"
+                f"to train it again, or {more} to continue"
             )
             return TrainResult(
                 bundle, "already trained", saved_step, resolved.steps, saved_step, 0.0, {}
@@ -167,11 +173,54 @@ def train(
 
     with _precision(resolved.precision) as policy:
         return _run(
-            resolved, bundle, manager, latest, style, content, policy, progress, echo, stop_after
+            resolved,
+            bundle,
+            manager,
+            latest,
+            style,
+            content,
+            policy,
+            progress,
+            echo,
+            stop_after,
+            stroke_size,
+            called,
         )
 
 
-def _run(config, bundle, manager, latest, style, content, policy, progress, echo, stop_after):
+def _resumed_model(run_folder: Path) -> str | None:
+    """The model of the run whose checkpoints are in ``run_folder``, if any."""
+    from gan_style.training.checkpoint import CheckpointManager
+
+    latest = CheckpointManager(run_folder / "checkpoints").latest()
+    if latest is None:
+        return None
+    saved = json.loads((latest / "trainer.json").read_text(encoding="utf-8"))
+    return saved["config"].get("model", "cyclegan")
+
+
+def _already_trained(saved: dict, config: TrainConfig) -> bool:
+    """Whether a checkpoint's run (``saved``: its trainer.json) reached what ``config`` asks."""
+    if config.time_limit is not None:
+        # A time-limited run is done when it finished inside a limit at least this long.
+        return bool(saved.get("finished")) and config.time_limit <= saved.get("time_limit", 0)
+    return saved["step"] >= config.steps
+
+
+def _run(
+    config,
+    bundle,
+    manager,
+    latest,
+    style,
+    content,
+    policy,
+    progress,
+    echo,
+    stop_after,
+    stroke_size,
+    called,
+):
     import keras
     import numpy as np
     import tensorflow as tf
@@ -186,11 +235,14 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
     trainer = make_trainer(config, strategy)
     checkpoint = trainer.checkpoint()
     start = 0
+    used_seconds = 0.0
     if latest is not None:
         state, arrays = manager.restore(latest, checkpoint)
         trainer.restore_pools(arrays)
         start = int(state["step"])
-        echo(f"resuming {config.name!r} at step {start} of {config.steps} ({latest.name})")
+        used_seconds = float(state.get("seconds", 0.0))
+        of = "its time limit" if config.time_limit else f"{config.steps}"
+        echo(f"resuming {config.name!r} at step {start} of {of} ({latest.name})")
     (run_folder / "config.json").write_text(json.dumps(config.to_dict(), indent=1) + "\n")
 
     batch = config.batch_size
@@ -204,33 +256,75 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
     samples = _sample_photos(content, config.image_size) if content is not None else None
     writer = tf.summary.create_file_writer(str(run_folder / "logs"))
 
-    def save_state(step: int, losses: dict[str, float]) -> None:
+    def describe(step: int, losses: dict[str, float], complete: bool) -> dict[str, Any]:
+        return _style_description(
+            dataclasses.replace(config, steps=total),
+            trainer,
+            style,
+            content,
+            policy,
+            step,
+            losses,
+            used_seconds + time.perf_counter() - called,
+            strategy,
+            complete=complete,
+            stroke_size=stroke_size,
+        )
+
+    def save_state(step: int, losses: dict[str, float], finished: bool = False) -> None:
+        began = time.perf_counter()
         manager.save(
             step,
             checkpoint,
             arrays=trainer.pool_arrays(),
-            state={"config": config.to_dict(), "losses": losses, "policy": policy},
+            state={
+                "config": dataclasses.replace(config, steps=total).to_dict(),
+                "losses": losses,
+                "policy": policy,
+                "seconds": round(used_seconds + began - called, 3),
+                "time_limit": config.time_limit,
+                "finished": finished,
+            },
         )
+        if not finished:
+            # A usable style at every checkpoint: Ctrl-C, kill -9 or a crash leave one behind.
+            store.save_generator(bundle, _float32_generator(trainer))
+            if not (bundle / store.SAMPLES_FILE).exists():
+                write_samples(step)
+            store.write_style(bundle, describe(step, losses, complete=False))
+        if planner is not None:
+            planner.note_save(time.perf_counter() - began)
 
     def write_samples(step: int) -> None:
         from gan_style.atomic import write_bytes_atomic
         from gan_style.report import sample_grid
 
         columns, titles = trainer.sample_columns(samples)
-        caption = f"{config.name} · step {step} of {config.steps}"
+        of = "?" if total == UNPLANNED_STEPS else total
+        caption = f"{config.name} · step {step} of {of}"
         png = sample_grid(columns, titles, caption=caption)
         write_bytes_atomic(bundle / store.SAMPLES_FILE, png)
         with writer.as_default(step=step):
             rows = np.concatenate(columns, 2)
             tf.summary.image("samples", (rows + 1) / 2, max_outputs=len(rows))
 
-    bar = _progress_bar(config.steps, start, progress)
+    total = config.steps
+    bar = _progress_bar(None if config.time_limit else total, start, progress)
     losses: dict[str, float] = {}
     step = start
     started = time.perf_counter()
+    planner = None
+    if config.time_limit is not None:
+        from gan_style.training.budget import StepPlanner
+        from gan_style.training.schedule import retarget_optimizers
+
+        user_steps = None if config.steps == UNPLANNED_STEPS else config.steps
+        planner = StepPlanner(config.time_limit, used_seconds, start, called, user_steps)
+        if planner.out_of_time(started):
+            total = start
     status = "finished"
     with _stop_signals() as stop_requested:
-        while step < config.steps:
+        while step < total:
             step_losses = trainer.train_step(*next(batches))
             if not step_losses.all_finite():
                 bar.close()
@@ -243,14 +337,25 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
                 )
             step += 1
             losses = step_losses.as_dict()
+            if planner is not None:
+                now = time.perf_counter()
+                planned = planner.observe(step, now, replan=step % config.checkpoint_every == 0)
+                if planned is not None:
+                    total = planned
+                    retarget_optimizers(trainer.optimizers, config, total)
+                    bar.total = total
+                    bar.refresh()
+                if planner.out_of_time(now):
+                    total = step
             images_per_second = (
                 len(trainer.domains) * batch * (step - start) / (time.perf_counter() - started)
             )
             bar.update(1)
             bar.set_postfix_str(f"{trainer.progress_text(losses)} {images_per_second:.1f} img/s")
-            if bar.disable and (step % (config.log_every * 10) == 0 or step == config.steps):
+            if bar.disable and (step % (config.log_every * 10) == 0 or step == total):
+                planned_text = total if total != UNPLANNED_STEPS else "?"
                 echo(
-                    f"step {step}/{config.steps}  {_format_losses(losses)}  "
+                    f"step {step}/{planned_text}  {_format_losses(losses)}  "
                     f"{images_per_second:.2f} img/s"
                 )
             if step % config.log_every == 0:
@@ -258,12 +363,12 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
                     for key, value in losses.items():
                         tf.summary.scalar(f"loss/{key}", value)
                     tf.summary.scalar("images_per_second", images_per_second)
-            if step % config.sample_every == 0 or step == config.steps:
+            if step % config.sample_every == 0 or step == total:
                 write_samples(step)
             stopping = stop_requested() or (stop_after is not None and step - start >= stop_after)
-            if step % config.checkpoint_every == 0 or step == config.steps or stopping:
-                save_state(step, losses)
-            if stopping and step < config.steps:
+            if step % config.checkpoint_every == 0 or step == total or stopping:
+                save_state(step, losses, finished=step == total)
+            if stopping and step < total:
                 status = "interrupted"
                 break
     bar.close()
@@ -271,37 +376,39 @@ def _run(config, bundle, manager, latest, style, content, policy, progress, echo
     seconds = time.perf_counter() - started
     if status == "interrupted":
         echo(
-            f"stopped at step {step} of {config.steps}; checkpoint saved in "
-            f"{manager.latest()}: run the same command to resume"
+            f"stopped at step {step} of {total}; checkpoint and a partial style saved in "
+            f"{bundle}: it transfers as it is, or run the same command to resume"
         )
-        return TrainResult(bundle, status, step, config.steps, start, seconds, losses)
+        return TrainResult(bundle, status, step, total, start, seconds, losses)
+    if step == start:
+        # Nothing ran (the time limit was used up by earlier calls): finish the bundle as is.
+        save_state(step, losses, finished=True)
 
     store.save_generator(bundle, _float32_generator(trainer))
     if not (bundle / store.SAMPLES_FILE).exists():
         write_samples(step)
-    store.write_style(
-        bundle,
-        _style_description(
-            config, trainer, style, content, policy, step, losses, seconds, strategy
-        ),
-    )
+    store.write_style(bundle, describe(step, losses, complete=True))
     echo(f"trained {config.name!r}: {step} steps in {seconds / 60:.1f} min → {bundle}")
-    return TrainResult(bundle, status, step, config.steps, start, seconds, losses)
+    return TrainResult(bundle, status, step, total, start, seconds, losses)
 
 
 def make_trainer(config: TrainConfig, strategy=None):
-    """The trainer of ``config.model``: a `CycleGANTrainer` or a `DCGANTrainer`.
+    """The trainer of ``config.model``: a `CycleGANTrainer`, `CUTTrainer` or `DCGANTrainer`.
 
     Both offer the interface the loop in this module uses: ``domains`` (the training sets
     ``train_step`` takes a batch of), ``train_step``, ``progress_text``, ``sample_columns``,
     ``checkpoint``, ``pool_arrays``/``restore_pools``, ``build_generator``,
-    ``exported_generator`` and ``generator_description``.
+    ``exported_generator``, ``generator_description`` and ``optimizers``.
     """
     use_augment = config.augment == "diffaugment"
     if config.model == "dcgan":
         from gan_style.training.dcgan import DCGANTrainer
 
         return DCGANTrainer(config, use_augment=use_augment, strategy=strategy)
+    if config.model in ("cut", "fastcut"):
+        from gan_style.training.cut import CUTTrainer
+
+        return CUTTrainer(config, use_augment=use_augment, strategy=strategy)
     from gan_style.training.cyclegan import CycleGANTrainer
 
     return CycleGANTrainer(config, use_augment=use_augment, strategy=strategy)
@@ -326,8 +433,17 @@ def _float32_generator(trainer):
     return copy
 
 
-def prepare_domain(source: str, role: str, config: TrainConfig, echo) -> DomainData:
+def prepare_domain(
+    source: str, role: str, config: TrainConfig, echo, size: int | None = None
+) -> DomainData:
     """A prepared dataset for ``source``: itself if it is one, else a cached preparation.
+
+    Args:
+        source: The folder.
+        role: ``style`` or ``content`` (for messages).
+        config: The run's options.
+        echo: Where status lines go.
+        size: Shorter side to prepare the images at; None: ``image_size × 286 / 256``.
 
     Raises:
         DataError: the folder is missing, or fewer than `MIN_TRAIN_IMAGES` images are usable.
@@ -340,11 +456,11 @@ def prepare_domain(source: str, role: str, config: TrainConfig, echo) -> DomainD
     if prepare.is_dataset(path):
         dataset = path
     else:
-        image_size = config.image_size or _preset_image_size(config)
+        image_size = _preset_value(config, "image_size")
         options = PrepareConfig(
             source=str(path.resolve()),
             output="",
-            size=round(image_size * 286 / 256),
+            size=size or round(image_size * 286 / 256),
             min_size=image_size,
             seed=config.seed,
         )
@@ -369,10 +485,62 @@ def prepare_domain(source: str, role: str, config: TrainConfig, echo) -> DomainD
     return DomainData(str(path), dataset, totals["train"], totals["holdout"])
 
 
-def _preset_image_size(config: TrainConfig) -> int:
-    from gan_style.config import MODEL_PRESETS
+def _preset_value(config: TrainConfig, field: str):
+    """``config``'s value of a preset field, the preset's when it is None."""
+    from gan_style.config import MODEL_PRESETS, PRESET_FALLBACKS
 
-    return MODEL_PRESETS[config.model][config.preset]["image_size"]
+    value = getattr(config, field)
+    if value is None:
+        value = MODEL_PRESETS[config.model][config.preset].get(field, PRESET_FALLBACKS.get(field))
+    return value
+
+
+def working_size(config: TrainConfig) -> int | None:
+    """The shorter side both domains train at when ``style_scale`` is set, else None.
+
+    ``style_scale`` × the style images' median shorter side (a prepared style dataset keeps the
+    size it was prepared at), and at least the crop size: the strokes keep the scale they have
+    in the paintings, and the photos are brought to the same shorter side so that a photo and a
+    painting fill the network's view alike. Transfer styles photos at this shorter side
+    (``stroke_size`` in ``style.json``).
+    """
+    from gan_style.data import prepare
+
+    scale = _preset_value(config, "style_scale")
+    if scale is None or config.model == "dcgan":
+        return None
+    image_size = _preset_value(config, "image_size")
+    path = Path(config.style).expanduser()
+    if prepare.is_dataset(path):
+        return max(image_size, int(prepare.read_manifest(path)["config"]["size"]))
+    median = _median_shorter_side(path)
+    if median is None:
+        return None  # no readable images: prepare_domain reports the folder
+    return max(image_size, round(scale * median))
+
+
+def _median_shorter_side(folder: Path) -> int | None:
+    """Median shorter side of the images under ``folder`` (headers only), None if none."""
+    import statistics
+
+    from PIL import Image
+
+    from gan_style.data.images import has_image_extension, is_clutter_name
+
+    sides = []
+    if not folder.is_dir():
+        return None
+    for directory, _, files in os.walk(folder, followlinks=True):
+        for name in sorted(files):
+            path = Path(directory, name)
+            if is_clutter_name(path) or not has_image_extension(path):
+                continue
+            try:
+                with Image.open(path) as image:
+                    sides.append(min(image.size))
+            except (OSError, ValueError, Image.DecompressionBombError):
+                continue  # prepare-data reports it
+    return round(statistics.median(sides)) if sides else None
 
 
 def _cache_key(folder: Path, options: PrepareConfig) -> str:
@@ -395,10 +563,11 @@ def _count_files(folder: Path) -> int:
 def _check_resumable(checkpoint: Path, saved: dict, config: TrainConfig) -> None:
     """Raises `TrainingError` unless the checkpoint's config (``saved``) has ``config``'s
     architecture."""
-    from gan_style.config import defaults
+    from gan_style.config import PRESET_FALLBACKS, defaults
 
-    # A field added in a later version is missing from older checkpoints: they used its default.
-    saved = {**defaults(TrainConfig), **saved}
+    # A field added in a later version is missing from older checkpoints: they used its default
+    # (for a preset field, what every run did before the field existed).
+    saved = {**defaults(TrainConfig), **PRESET_FALLBACKS, **saved}
     different = [
         f"{field}={saved.get(field)!r} (now {getattr(config, field)!r})"
         for field in ARCHITECTURE_FIELDS
@@ -486,7 +655,20 @@ def _format_losses(losses: dict[str, float]) -> str:
     return ", ".join(f"{key} {value:.4g}" for key, value in losses.items())
 
 
-def _style_description(config, trainer, style, content, policy, step, losses, seconds, strategy):
+def _style_description(
+    config,
+    trainer,
+    style,
+    content,
+    policy,
+    step,
+    losses,
+    seconds,
+    strategy,
+    *,
+    complete: bool,
+    stroke_size: int | None,
+):
     import keras
     import tensorflow as tf
 
@@ -498,15 +680,18 @@ def _style_description(config, trainer, style, content, policy, step, losses, se
             "holdout_images": data.holdout,
         }
 
-    return {
+    description = {
         "name": config.name,
         "model": config.model,
+        "complete": complete,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "config": config.to_dict(),
         "generator": {"file": store.GENERATOR_FILE, **trainer.generator_description()},
         "data": {"style": domain(style), "content": domain(content) if content else None},
         "training": {
             "steps": step,
+            "planned_steps": config.steps,
+            "time_limit": config.time_limit,
             "seconds": round(seconds, 1),
             "final_losses": losses,
             "precision": policy,
@@ -520,3 +705,6 @@ def _style_description(config, trainer, style, content, policy, step, losses, se
             "python": platform.python_version(),
         },
     }
+    if stroke_size is not None:
+        description["stroke_size"] = stroke_size
+    return description

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gan_style.atomic import atomic_path
-from gan_style.config import PRECISIONS, _Config, _require
+from gan_style.config import PRECISIONS, TRANSLATION_MODELS, _Config, _require
 from gan_style.errors import ConfigError, DataError, StyleError
 
 if TYPE_CHECKING:
@@ -275,11 +275,11 @@ class Stylizer:
         description = store.read_style(bundle)
         name = _style_name(description, bundle)
         model = description.get("model", "cyclegan")
-        if model != "cyclegan":
+        if model not in TRANSLATION_MODELS:
             raise StyleError(
                 f"{bundle}: style {name!r} is a {model!r} model, which makes new images from "
-                f"noise: use `gan-style generate --style {name}`; transfer needs a 'cyclegan' "
-                "(photo → style) model"
+                f"noise: use `gan-style generate --style {name}`; transfer needs a photo → "
+                f"style model ({', '.join(TRANSLATION_MODELS)})"
             )
         stroke_size = bundle_stroke_size(description, bundle)
         # Importing tiling first also registers gan-style's layers, which loading needs.
@@ -1165,8 +1165,12 @@ def transfer_files(
 
     started = time.perf_counter()
     bundle = store.resolve_style(config.style)
-    style_name = _style_name(store.read_style(bundle), bundle)
+    description = store.read_style(bundle)
+    style_name = _style_name(description, bundle)
     result = TransferResult(style_name, bundle)
+    note = store.partial_note(description, bundle)
+    if note is not None and report is not None:
+        report(note)
     inputs, failures = collect_inputs(config.inputs)
     jobs, result.skipped, planning_failures = plan_jobs(config, inputs, style_name)
 

@@ -80,11 +80,14 @@ def test_a_short_run_writes_a_complete_bundle(domains, home):
     for name in ("generator.keras", "style.json", "samples.png"):
         assert (bundle / name).is_file(), name
     style = store.read_style(bundle)
-    assert style["name"] == "tiny" and style["model"] == "cyclegan"
+    assert style["name"] == "tiny" and style["model"] == "cut"  # the default model
+    assert style["complete"] is True and store.is_complete(bundle)
+    # The 40-pixel style images are kept at their own scale (style_scale 1), not shrunk.
+    assert style["stroke_size"] == 40
     assert style["training"]["steps"] == 3
     assert style["config"]["augment"] == "diffaugment"  # 21 style images < 1000
     assert style["data"]["style"]["train_images"] + style["data"]["style"]["holdout_images"] == 24
-    assert set(style["training"]["final_losses"]) >= {"generator_total", "cycle"}
+    assert set(style["training"]["final_losses"]) >= {"generator_total", "nce", "nce_identity"}
     generator = store.load_generator(bundle)
     output = np.asarray(generator(np.zeros((1, 36, 44, 3), np.float32)))
     assert output.shape == (1, 36, 44, 3) and output.dtype == np.float32
@@ -98,7 +101,9 @@ def test_stop_and_resume_continues_exactly(domains, home):
         config(domains, name="resumed", steps=4), echo=quiet, progress=False, stop_after=2
     )
     assert (first.status, first.step) == ("interrupted", 2)
-    assert not (first.bundle / "style.json").exists()
+    partial = store.read_style(first.bundle)  # a usable style is left behind
+    assert partial["complete"] is False and partial["training"]["steps"] == 2
+    assert not store.is_complete(first.bundle)
     with pytest.raises(TrainingError, match=r"num_filters=4 \(now 8\)"):
         train(config(domains, name="resumed", steps=4, num_filters=8), echo=quiet, progress=False)
     lines: list[str] = []
@@ -128,7 +133,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(domains, home,
 
     monkeypatch.setattr(cyclegan.CycleGANTrainer, "train_step", failing_step)
     with pytest.raises(TrainingError, match=r"non-finite loss at step 3 .*step-00000002"):
-        train(config(domains, steps=6), echo=quiet, progress=False)
+        train(config(domains, steps=6, model="cyclegan"), echo=quiet, progress=False)
     checkpoints = home / "styles" / "tiny" / "run" / "checkpoints"
     assert sorted(path.name for path in checkpoints.iterdir()) == ["step-00000002"]
 
@@ -173,7 +178,13 @@ def test_it_learns_the_colour_of_the_style(domains, home):
     untrained = distance(build_resnet_generator(SIZE, 8, 2))
     result = train(
         config(
-            domains, name="learner", steps=150, num_filters=8, num_blocks=2, checkpoint_every=1000
+            domains,
+            name="learner",
+            model="cyclegan",
+            steps=150,
+            num_filters=8,
+            num_blocks=2,
+            checkpoint_every=1000,
         ),
         echo=quiet,
         progress=False,
@@ -327,3 +338,79 @@ def test_a_checkpoint_from_before_a_new_option_still_resumes(domains, home):
     # Those runs trained the discriminators at the generators' rate, and still do.
     saved = store.read_style(second.bundle)["config"]
     assert saved["d_learning_rate"] == saved["learning_rate"]
+
+
+def test_a_time_limited_run_plans_its_steps_and_ends_inside_its_budget(domains, home):
+    started = time.perf_counter()
+    result = train(config(domains, name="timed", time_limit=25.0), echo=quiet, progress=False)
+    wall = time.perf_counter() - started
+    assert result.status == "finished"
+    assert wall <= 25.0 + 2.0, wall  # the final bundle is written inside the reserve
+    style = store.read_style(result.bundle)
+    training = style["training"]
+    assert style["complete"] is True and training["time_limit"] == 25.0
+    # The plan was made and met: the learning rate decayed to zero at the last step.
+    assert training["steps"] == training["planned_steps"] == result.step > 20
+    assert style["config"]["steps"] == result.step
+    again = train(config(domains, name="timed", time_limit=25.0), echo=quiet, progress=False)
+    assert again.status == "already trained"
+
+
+def test_an_old_cyclegan_checkpoint_resumes_without_naming_its_model(domains, home):
+    """Runs from before cut became the default resume as the cyclegan runs they are."""
+    first = train(
+        config(domains, name="legacy", steps=2, model="cyclegan"),
+        echo=quiet,
+        progress=False,
+        stop_after=1,
+    )
+    state_file = next((first.bundle / "run" / "checkpoints").iterdir()) / "trainer.json"
+    state = json.loads(state_file.read_text(encoding="utf-8"))
+    for field in ("antialias", "style_scale", "nce_weight", "time_limit"):
+        del state["config"][field]  # options that did not exist then
+    state_file.write_text(json.dumps(state), encoding="utf-8")
+    second = train(config(domains, name="legacy", steps=2), echo=quiet, progress=False)
+    assert (second.status, second.resumed_from, second.step) == ("finished", 1, 2)
+    style = store.read_style(second.bundle)
+    assert style["model"] == "cyclegan" and style["config"]["antialias"] is False
+    assert "stroke_size" not in style  # transfer keeps its full-resolution default
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGKILL"])
+def test_a_stopped_run_leaves_a_partial_style_that_transfers(domains, tmp_path, stop):
+    style, photos = domains
+    environment = {
+        **os.environ,
+        "GAN_STYLE_HOME": str(tmp_path / "home"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    command = [
+        *(sys.executable, "-m", "gan_style", "train", str(style), "--content", str(photos)),
+        *("--name", "stopped", "--steps", "100000", *TINY_CLI, "--checkpoint-every", "2"),
+    ]
+    process = subprocess.Popen(
+        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    style_json = tmp_path / "home" / "styles" / "stopped" / "style.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not style_json.is_file():
+        time.sleep(0.2)
+    process.send_signal(getattr(signal, stop))
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == (130 if stop == "SIGINT" else -signal.SIGKILL), stderr[-2000:]
+    partial = json.loads(style_json.read_text())
+    assert partial["complete"] is False and partial["training"]["steps"] >= 2
+    output = tmp_path / "styled.png"
+    transferred = subprocess.run(
+        [
+            *(sys.executable, "-m", "gan_style", "transfer", str(next(photos.iterdir()))),
+            *("--style", "stopped", "--out", str(output)),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert transferred.returncode == 0, transferred.stderr[-2000:]
+    assert "style 'stopped' is partial: its training stopped at step" in transferred.stderr
+    assert Image.open(output).size == (40, 40)

@@ -19,7 +19,9 @@ Adversarial Networks") ↔ code:
 
 The Keras 3 recipe (checked on TF 2.21 / Keras 3.15; see DESIGN.md section 3):
 
-1. Each discriminator is compiled on its own with the adversarial loss of the registry.
+1. Each discriminator is compiled on its own with the adversarial loss of the registry (for
+   WGAN-GP inside a small critic model that adds the gradient penalty:
+   `gan_style.training.discriminator_update`).
 2. One functional *combined* model maps ``(real_photo, real_style)`` to six named outputs:
    ``adversarial_style = D_Y(G(x))``, ``adversarial_photo = D_X(F(y))``, ``cycled_photo``,
    ``cycled_style``, ``identity_photo``, ``identity_style``, with losses ``[adv, adv, mae,
@@ -47,6 +49,7 @@ from gan_style.config import TrainConfig
 from gan_style.models.discriminators import build_patch_discriminator
 from gan_style.models.generators import build_resnet_generator
 from gan_style.training.augment import DiffAugment
+from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.pool import ImagePool
 from gan_style.training.schedule import make_optimizer
@@ -94,7 +97,9 @@ class CycleGANTrainer:
     domains = ("photo", "style")
 
     def __init__(self, config: TrainConfig, *, use_augment: bool, strategy=None):
-        self.config = config = config.resolved()
+        if config.model not in (None, "cyclegan"):
+            raise ValueError(f"CycleGANTrainer trains 'cyclegan', not {config.model!r}")
+        self.config = config = dataclasses.replace(config, model="cyclegan").resolved()
         self.strategy = strategy or tf.distribute.get_strategy()
         self.adversarial = get_adversarial_loss(config.loss)
         size = config.image_size
@@ -103,11 +108,19 @@ class CycleGANTrainer:
             self.generator_style_to_photo = self.build_generator("generator_style_to_photo")
             self.discriminator_style = self._discriminator("discriminator_style", use_augment, 1)
             self.discriminator_photo = self._discriminator("discriminator_photo", use_augment, 2)
-            for discriminator in (self.discriminator_style, self.discriminator_photo):
-                discriminator.compile(
-                    optimizer=make_optimizer(config, discriminator=True),
-                    loss=self.adversarial.discriminator_keras_loss,
+            self.update_style, self.update_photo = (
+                DiscriminatorUpdate(
+                    discriminator,
+                    self.adversarial,
+                    make_optimizer(config, discriminator=True),
+                    size,
+                    seed=config.seed + offset,
                 )
+                for discriminator, offset in (
+                    (self.discriminator_style, 41),
+                    (self.discriminator_photo, 42),
+                )
+            )
             self._set_discriminators_trainable(False)
             self.combined = self._build_combined()
         score_shape = self.discriminator_style.compute_output_shape((1, size, size, 3))
@@ -122,13 +135,22 @@ class CycleGANTrainer:
         """A fresh generator of this run's architecture (under the current dtype policy)."""
         config = self.config
         return build_resnet_generator(
-            config.image_size, config.num_filters, config.num_blocks, name=name
+            config.image_size,
+            config.num_filters,
+            config.num_blocks,
+            name=name,
+            antialias=config.antialias,
         )
 
     @property
     def exported_generator(self) -> keras.Sequential:
         """The network a bundle ships: photo → style."""
         return self.generator_photo_to_style
+
+    @property
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """Every optimizer of the run (their schedules end together)."""
+        return [self.combined.optimizer, self.update_style.optimizer, self.update_photo.optimizer]
 
     @staticmethod
     def generator_description() -> dict:
@@ -142,7 +164,11 @@ class CycleGANTrainer:
                 self.config.augment_policy, seed=self.config.seed + seed_offset, name="augment"
             )
         return build_patch_discriminator(
-            self.config.disc_filters, self.config.disc_layers, augment=augment, name=name
+            self.config.disc_filters,
+            self.config.disc_layers,
+            augment=augment,
+            name=name,
+            antialias=self.config.antialias,
         )
 
     def _build_combined(self) -> keras.Model:
@@ -226,15 +252,11 @@ class CycleGANTrainer:
         fake_style, fake_photo = self._translate(real_photo, real_style)
         pooled_style = self.pool_style.query(np.asarray(fake_style))
         pooled_photo = self.pool_photo.query(np.asarray(fake_photo))
-        real_and_fake = np.concatenate([self._targets(batch, real), self._targets(batch, fake)])
+        real_targets, fake_targets = self._targets(batch, real), self._targets(batch, fake)
 
         self._set_discriminators_trainable(True)
-        style_loss = self.discriminator_style.train_on_batch(
-            tf.concat([real_style, pooled_style], axis=0), real_and_fake
-        )
-        photo_loss = self.discriminator_photo.train_on_batch(
-            tf.concat([real_photo, pooled_photo], axis=0), real_and_fake
-        )
+        style_loss = self.update_style.train(real_style, pooled_style, real_targets, fake_targets)
+        photo_loss = self.update_photo.train(real_photo, pooled_photo, real_targets, fake_targets)
         return StepLosses(
             generator_total=float(generator_logs["loss"]),
             adversarial_style=float(generator_logs["adversarial_style_loss"]),
@@ -244,8 +266,8 @@ class CycleGANTrainer:
                 generator_logs.get("identity_photo_loss", 0.0)
                 + generator_logs.get("identity_style_loss", 0.0)
             ),
-            discriminator_style=float(_scalar(style_loss)),
-            discriminator_photo=float(_scalar(photo_loss)),
+            discriminator_style=style_loss,
+            discriminator_photo=photo_loss,
         )
 
     @staticmethod
@@ -276,20 +298,18 @@ class CycleGANTrainer:
             self.combined.optimizer.build(
                 [variable for model in generators for variable in model.trainable_variables]
             )
-            for discriminator in (self.discriminator_style, self.discriminator_photo):
-                was_trainable = discriminator.trainable
-                discriminator.trainable = True
-                discriminator.optimizer.build(discriminator.trainable_variables)
-                discriminator.trainable = was_trainable
+            self.update_style.build_optimizer()
+            self.update_photo.build_optimizer()
         return tf.train.Checkpoint(
             generator_photo_to_style=self.generator_photo_to_style,
             generator_style_to_photo=self.generator_style_to_photo,
             discriminator_style=self.discriminator_style,
             discriminator_photo=self.discriminator_photo,
             generator_optimizer=self.combined.optimizer,
-            discriminator_style_optimizer=self.discriminator_style.optimizer,
-            discriminator_photo_optimizer=self.discriminator_photo.optimizer,
+            discriminator_style_optimizer=self.update_style.optimizer,
+            discriminator_photo_optimizer=self.update_photo.optimizer,
             augment_seeds=_AugmentSeeds(self.discriminator_style, self.discriminator_photo),
+            **_penalty_seeds(self.update_style, self.update_photo),
         )
 
     def pool_arrays(self) -> dict[str, np.ndarray]:
@@ -328,5 +348,12 @@ class _AugmentSeeds(tf.Module):
         ]
 
 
-def _scalar(value) -> float:
-    return float(np.asarray(value).reshape(-1)[0])
+def _penalty_seeds(*updates: DiscriminatorUpdate) -> dict[str, tf.Module]:
+    """The WGAN-GP ε streams to checkpoint (none for the other losses, so older checkpoints
+    keep matching)."""
+    states = [state for update in updates for state in update.seed_states]
+    if not states:
+        return {}
+    module = tf.Module()
+    module.states = states
+    return {"penalty_seeds": module}

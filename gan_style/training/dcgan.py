@@ -144,6 +144,11 @@ class DCGANTrainer:
         """The network a bundle ships."""
         return self.generator
 
+    @property
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """Every optimizer of the run (their schedules end together)."""
+        return [self.combined.optimizer, self.discriminator.optimizer]
+
     def generator_description(self) -> dict:
         """The ``generator`` section of ``style.json``."""
         return {

@@ -176,8 +176,8 @@ def gradient_penalty(
     the discriminator must not mix samples (instance norm is fine, batch norm is not). The
     discriminator runs with `training=True`, as in a training step.
 
-    This needs input gradients, which `train_on_batch` does not give: a WGAN-GP trainer adds it
-    in its own step (TensorFlow backend, `tf.GradientTape`).
+    This needs input gradients, which a Keras loss on D's outputs does not see: the trainers
+    compute it inside a critic model (`gan_style.training.discriminator_update`).
 
     Args:
         discriminator: The critic, a callable on NHWC images taking `training=`.
@@ -189,11 +189,24 @@ def gradient_penalty(
     Returns:
         The scalar penalty (float32), unweighted.
     """
-    real_images = _float32(real_images)
-    fake_images = _float32(fake_images)
     if interpolation_weights is None:
         batch_size = ops.shape(real_images)[0]
         interpolation_weights = keras.random.uniform((batch_size, 1, 1, 1), seed=seed)
+    return ops.mean(
+        gradient_penalty_per_sample(discriminator, real_images, fake_images, interpolation_weights)
+    )
+
+
+def gradient_penalty_per_sample(
+    discriminator: Callable[..., Any], real_images, fake_images, interpolation_weights
+) -> Any:
+    """`gradient_penalty` of each image, ``(batch,)``: (‖∇D(x̂_i)‖₂ - 1)² for given ε.
+
+    Differentiable (a nested tape): a Keras model that returns it as an output trains D with
+    the penalty through `train_on_batch` (see `gan_style.training.discriminator_update`).
+    """
+    real_images = _float32(real_images)
+    fake_images = _float32(fake_images)
     interpolation_weights = _float32(interpolation_weights)
     mixed_images = fake_images + interpolation_weights * (real_images - fake_images)
     with tf.GradientTape() as tape:
@@ -202,7 +215,7 @@ def gradient_penalty(
     gradients = tape.gradient(scores, mixed_images)
     # The small constant keeps the square root differentiable where a gradient is exactly 0.
     norms = ops.sqrt(ops.sum(ops.square(gradients), axis=[1, 2, 3]) + 1e-12)
-    return ops.mean(ops.square(norms - 1.0))
+    return ops.square(norms - 1.0)
 
 
 def cycle_consistency_loss(real_images, cycled_images) -> Any:

@@ -29,11 +29,24 @@ class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.initial_learning_rate = float(initial_learning_rate)
         self.total_steps = int(total_steps)
         self.decay_start_step = int(min(decay_start_step, total_steps))
+        # The traced train step reads these variables, so `retarget` moves the end of the run
+        # (a time-limited run plans it once it has measured its speed) without a retrace.
+        self._total = keras.Variable(float(self.total_steps), trainable=False, name="total_steps")
+        self._decay_start = keras.Variable(
+            float(self.decay_start_step), trainable=False, name="decay_start_step"
+        )
+
+    def retarget(self, total_steps: int, decay_start_step: int) -> None:
+        """End the schedule at ``total_steps``, decaying from ``decay_start_step`` on."""
+        self.total_steps = int(total_steps)
+        self.decay_start_step = int(min(decay_start_step, total_steps))
+        self._total.assign(float(self.total_steps))
+        self._decay_start.assign(float(self.decay_start_step))
 
     def __call__(self, step):
         step = keras.ops.cast(step, "float32")
-        decay_steps = max(1, self.total_steps - self.decay_start_step)
-        fraction = keras.ops.clip((step - self.decay_start_step) / decay_steps, 0.0, 1.0)
+        decay_steps = keras.ops.maximum(1.0, self._total - self._decay_start)
+        fraction = keras.ops.clip((step - self._decay_start) / decay_steps, 0.0, 1.0)
         return self.initial_learning_rate * (1.0 - fraction)
 
     def get_config(self) -> dict[str, Any]:
@@ -57,3 +70,15 @@ def make_optimizer(
     rate = config.d_learning_rate if discriminator else config.learning_rate
     schedule = ConstantThenLinearDecay(rate, config.steps, round(config.decay_start * config.steps))
     return keras.optimizers.Adam(learning_rate=schedule, beta_1=config.beta_1)
+
+
+def retarget_optimizers(optimizers, config: TrainConfig, total_steps: int) -> None:
+    """Move the end of every optimizer's `ConstantThenLinearDecay` to ``total_steps``.
+
+    The decay keeps its place as a fraction of the run (``config.decay_start``).
+    """
+    for optimizer in optimizers:
+        schedule = optimizer._learning_rate
+        if not isinstance(schedule, ConstantThenLinearDecay):
+            raise TypeError(f"optimizer {optimizer.name!r} has no ConstantThenLinearDecay")
+        schedule.retarget(total_steps, round(config.decay_start * total_steps))

@@ -16,6 +16,7 @@ def tiny_config(**overrides) -> TrainConfig:
     options = dict(
         style="unused",
         name="tiny",
+        model="cyclegan",
         image_size=SIZE,
         steps=10,
         num_filters=4,
