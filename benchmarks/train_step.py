@@ -1,8 +1,9 @@
 """Benchmark of the training steps: speed, the machine's floor, and the cost of our design.
 
 For each CycleGAN preset (fast: 32 filters, 6 blocks; quality: 64 filters, 9 blocks) at 128 and
-256 px, and the DCGAN fast preset (64 px, batches of 32), in float32 and mixed_bfloat16, it
-prints, all measured in this one run:
+256 px, the CUT and FastCUT steps with the same networks (anti-aliased, as their presets), and
+the DCGAN fast preset (64 px, batches of 32), in float32 and mixed_bfloat16, it prints, all
+measured in this one run:
 
 - seconds per step and images/s (CycleGAN: two images per step, one photo and one style image;
   DCGAN: the batch of 32 real images);
@@ -14,7 +15,8 @@ prints, all measured in this one run:
   `train_on_batch` design costs.
 
 Run: ``python benchmarks/train_step.py [--steps N] [--only fast|quality] [--sizes 128,256]
-[--models cyclegan,dcgan]``.
+[--models cyclegan,cut,fastcut,dcgan]``. CUT has no fused twin here (its PatchNCE sampling
+would have to be written twice): its row leaves those columns empty.
 Never run it beside another benchmark or a training run: the figures would be meaningless.
 """
 
@@ -43,6 +45,12 @@ GENERATOR_UNITS, DISCRIMINATOR_UNITS = 20, 16
 #: gradients (2 D).
 DCGAN_GENERATOR_UNITS, DCGAN_DISCRIMINATOR_UNITS = 4, 8
 DCGAN_SIZE, DCGAN_BATCH = 64, 32
+#: The same for CUT, in generator (G), tapped-encoder (E) and discriminator (D) forwards: the
+#: combined update runs G on the photo and E on its translation, and for CUT the same on the
+#: style image (NCE identity), each with its backward (×3); D on the fake with input gradients
+#: (2 D); the fake for D (1 G); the D update on a batch of 2 (6 D). FastCUT runs E on the photo
+#: separately (flip-equivariance) and has no identity term.
+CUT_UNITS = {"cut": (7, 6, 8), "fastcut": (4, 6, 8)}
 
 
 def forward_flops(model, size: int | None) -> float:
@@ -83,6 +91,7 @@ def make_trainer(preset: str, size: int, steps: int):
     config = TrainConfig(
         style="-",
         name="bench",
+        model="cyclegan",
         image_size=size,
         steps=steps + 10,
         num_filters=filters,
@@ -151,6 +160,47 @@ def fused_step_function(trainer):
     return step
 
 
+def bench_cut(model: str, preset: str, size: int, policy: str, reference: float, steps: int, rng):
+    from gan_style.config import TrainConfig
+    from gan_style.training.cut import CUTTrainer
+
+    keras.mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(0)
+    filters, blocks, disc_filters = PRESETS[preset]
+    config = TrainConfig(
+        style="-",
+        name="bench",
+        model=model,
+        image_size=size,
+        steps=steps + 10,
+        num_filters=filters,
+        num_blocks=blocks,
+        disc_filters=disc_filters,
+    )
+    trainer = CUTTrainer(config, use_augment=True)
+    generator = trainer.generator_photo_to_style
+    encoder = keras.Model(generator.inputs, trainer._layer_taps())
+    generator_units, encoder_units, discriminator_units = CUT_UNITS[model]
+    flops = (
+        generator_units * forward_flops(generator, size)
+        + encoder_units * forward_flops(encoder, size)
+        + discriminator_units * forward_flops(trainer.discriminator_style, size)
+    )
+    batches = [
+        tuple(rng.uniform(-1, 1, (1, size, size, 3)).astype("float32") for _ in range(2))
+        for _ in range(3)
+    ]
+    seconds = time_steps(trainer.train_step, batches, steps)
+    achieved = flops / seconds / 1e9
+    print(
+        f"{model + '-' + preset:16s} {size:4d} {policy:15s} {seconds:7.2f} {2 / seconds:6.2f} "
+        f"{flops / 1e9:10.1f} {achieved:8.1f} {achieved / reference:6.2f} {'—':>12s} "
+        f"{'—':>9s}",
+        flush=True,
+    )
+    keras.backend.clear_session()
+
+
 def make_dcgan_trainer(steps: int):
     from gan_style.config import TrainConfig
     from gan_style.training.dcgan import DCGANTrainer
@@ -208,7 +258,7 @@ def bench_dcgan(policy: str, reference: float, steps: int, rng) -> None:
     achieved = flops / seconds / 1e9
     images = DCGAN_BATCH / seconds
     print(
-        f"{'dcgan':8s} {DCGAN_SIZE:4d} {policy:15s} {seconds:7.2f} {images:6.1f} "
+        f"{'dcgan-fast':16s} {DCGAN_SIZE:4d} {policy:15s} {seconds:7.2f} {images:6.1f} "
         f"{flops / 1e9:10.1f} {achieved:8.1f} {achieved / reference:6.2f} "
         f"{fused:12.2f} {seconds / fused:9.2f}",
         flush=True,
@@ -222,7 +272,7 @@ def main() -> int:
     parser.add_argument("--only", choices=tuple(PRESETS), default=None)
     parser.add_argument("--sizes", default="128,256")
     parser.add_argument("--precisions", default="float32,mixed_bfloat16")
-    parser.add_argument("--models", default="cyclegan,dcgan")
+    parser.add_argument("--models", default="cyclegan,cut,fastcut,dcgan")
     arguments = parser.parse_args()
     models = arguments.models.split(",")
     presets = (
@@ -237,7 +287,7 @@ def main() -> int:
         print(f"reference  large Conv2D 3×3 256→256 on 8×64×64, {policy}: {value:6.1f} GFLOP/s")
     rng = np.random.default_rng(0)
     print(
-        f"{'preset':8s} {'px':>4s} {'precision':15s} {'s/step':>7s} {'img/s':>6s} "
+        f"{'model':16s} {'px':>4s} {'precision':15s} {'s/step':>7s} {'img/s':>6s} "
         f"{'GFLOP/step':>10s} {'GFLOP/s':>8s} {'÷conv':>6s} {'fused s/step':>12s} "
         f"{'tob÷fused':>9s}"
     )
@@ -260,12 +310,20 @@ def main() -> int:
                 fused = time_steps(fused_step_function(trainer), batches, arguments.steps)
                 achieved = flops / seconds / 1e9
                 print(
-                    f"{preset:8s} {size:4d} {policy:15s} {seconds:7.2f} {2 / seconds:6.2f} "
+                    f"{'cyclegan-' + preset:16s} {size:4d} {policy:15s} {seconds:7.2f} "
+                    f"{2 / seconds:6.2f} "
                     f"{flops / 1e9:10.1f} {achieved:8.1f} {achieved / references[policy]:6.2f} "
                     f"{fused:12.2f} {seconds / fused:9.2f}",
                     flush=True,
                 )
                 keras.backend.clear_session()
+    for model in ("cut", "fastcut"):
+        if model not in models:
+            continue
+        for preset in [arguments.only] if arguments.only else list(PRESETS):
+            for size in sizes:
+                for policy in precisions:
+                    bench_cut(model, preset, size, policy, references[policy], arguments.steps, rng)
     if "dcgan" in models:
         for policy in precisions:
             bench_dcgan(policy, references[policy], arguments.steps, rng)
