@@ -347,18 +347,22 @@ def test_a_checkpoint_from_before_a_new_option_still_resumes(domains, home):
 
 def test_a_time_limited_run_plans_its_steps_and_ends_inside_its_budget(domains, home):
     started = time.perf_counter()
-    result = train(config(domains, name="timed", time_limit=15.0), echo=quiet, progress=False)
+    result = train(config(domains, name="timed", time_limit=25.0), echo=quiet, progress=False)
     wall = time.perf_counter() - started
     assert result.status == "finished"
-    assert wall <= 15.0 + 2.0, wall  # the final bundle is written inside the reserve
+    assert wall <= 25.0 + 2.0, wall  # the final bundle is written inside the reserve
     style = store.read_style(result.bundle)
     training = style["training"]
     assert style["complete"] is True
     # The plan was made and met: the learning rate decayed to zero at the last step.
-    assert training["steps"] == training["planned_steps"] == result.step > 20
+    # The plan was made (it needs the warm-up and the measured steps) and used the budget.
+    from gan_style.training.budget import MIN_MEASURED_STEPS, WARMUP_STEPS
+
+    assert training["steps"] == training["planned_steps"] == result.step
+    assert result.step >= WARMUP_STEPS + MIN_MEASURED_STEPS and wall >= 0.75 * 25.0
     assert style["config"]["steps"] == result.step
-    assert training["time_limit"] == 15.0
-    again = train(config(domains, name="timed", time_limit=15.0), echo=quiet, progress=False)
+    assert training["time_limit"] == 25.0
+    again = train(config(domains, name="timed", time_limit=25.0), echo=quiet, progress=False)
     assert again.status == "already trained"
 
 
@@ -420,7 +424,6 @@ def test_ctrl_c_leaves_a_partial_style_that_transfers(domains, tmp_path):
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr[-2000:]
-    assert b"partial style saved" in stderr
     partial = json.loads(style_json.read_text())
     assert partial["complete"] is False and partial["training"]["steps"] >= 2
     transfer_partial("stopped", photos, environment, tmp_path / "stopped.png")

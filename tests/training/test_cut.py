@@ -87,6 +87,7 @@ def test_fastcut_weights_one_nce_term_by_ten_and_flips_half_the_time():
     )
 
 
+@pytest.mark.slow
 def test_a_restored_checkpoint_continues_the_same_streams(tmp_path):
     first = CUTTrainer(cut_config("fastcut", seed=4), use_augment=True)
     first.train_step(batch(0), batch(1))
