@@ -46,13 +46,14 @@ from keras import ops
 
 from gan_style.config import TrainConfig
 from gan_style.models.discriminators import build_patch_discriminator
-from gan_style.models.generators import TRUNK_PREFIX, build_resnet_generator
+from gan_style.models.generators import TRUNK_PREFIX
 from gan_style.training.augment import DiffAugment
 from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.patchnce import PatchNCE, mean_prediction_loss
 from gan_style.training.pool import ImagePool
 from gan_style.training.schedule import make_optimizer
+from gan_style.training.translation import PhotoToStyleTrainer
 
 #: Tapped layers of the generator's encoder, as in the authors' ``--nce_layers 0,4,8,12,16``:
 #: the image itself, the two down-sampling convolutions, the first residual block and the
@@ -90,7 +91,7 @@ class CUTStepLosses:
         return all(math.isfinite(value) for value in self.as_dict().values())
 
 
-class CUTTrainer:
+class CUTTrainer(PhotoToStyleTrainer):
     """Builds G, D and the PatchNCE heads and performs one CUT step per `train_step` call.
 
     Args:
@@ -140,31 +141,10 @@ class CUTTrainer:
 
     # --- construction -------------------------------------------------------------------------
 
-    def build_generator(self, name: str = "generator_photo_to_style") -> keras.Sequential:
-        """A fresh generator of this run's architecture (under the current dtype policy)."""
-        config = self.config
-        return build_resnet_generator(
-            config.image_size,
-            config.num_filters,
-            config.num_blocks,
-            name=name,
-            antialias=config.antialias,
-        )
-
-    @property
-    def exported_generator(self) -> keras.Sequential:
-        """The network a bundle ships: photo → style."""
-        return self.generator_photo_to_style
-
     @property
     def optimizers(self) -> list[keras.optimizers.Optimizer]:
         """Every optimizer of the run (their schedules end together)."""
         return [self.combined.optimizer, self.update_style.optimizer]
-
-    @staticmethod
-    def generator_description() -> dict:
-        """The ``generator`` section of ``style.json``."""
-        return {"direction": "photo → style", "input_multiple": 4, "value_range": [-1, 1]}
 
     def _layer_taps(self) -> list:
         """Outputs of the tapped layers inside G (the image tap is added by the caller)."""
@@ -233,9 +213,6 @@ class CUTTrainer:
 
     def _translate_eager(self, real_photo):
         return self.generator_photo_to_style(real_photo, training=False)
-
-    def _targets(self, batch: int, value: float) -> np.ndarray:
-        return np.full((batch, *self._score_shape), value, dtype=np.float32)
 
     def _flips(self, batch: int) -> np.ndarray:
         if not self.flip_equivariance:

@@ -47,12 +47,12 @@ import tensorflow as tf
 
 from gan_style.config import TrainConfig
 from gan_style.models.discriminators import build_patch_discriminator
-from gan_style.models.generators import build_resnet_generator
 from gan_style.training.augment import DiffAugment
 from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.pool import ImagePool
 from gan_style.training.schedule import make_optimizer
+from gan_style.training.translation import PhotoToStyleTrainer
 
 #: Names of the combined model's outputs, in order.
 GENERATOR_OUTPUTS = (
@@ -84,7 +84,7 @@ class StepLosses:
         return all(math.isfinite(value) for value in self.as_dict().values())
 
 
-class CycleGANTrainer:
+class CycleGANTrainer(PhotoToStyleTrainer):
     """Builds the four networks and performs one CycleGAN step per `train_step` call.
 
     Args:
@@ -131,31 +131,10 @@ class CycleGANTrainer:
 
     # --- construction -------------------------------------------------------------------------
 
-    def build_generator(self, name: str = "generator_photo_to_style") -> keras.Sequential:
-        """A fresh generator of this run's architecture (under the current dtype policy)."""
-        config = self.config
-        return build_resnet_generator(
-            config.image_size,
-            config.num_filters,
-            config.num_blocks,
-            name=name,
-            antialias=config.antialias,
-        )
-
-    @property
-    def exported_generator(self) -> keras.Sequential:
-        """The network a bundle ships: photo → style."""
-        return self.generator_photo_to_style
-
     @property
     def optimizers(self) -> list[keras.optimizers.Optimizer]:
         """Every optimizer of the run (their schedules end together)."""
         return [self.combined.optimizer, self.update_style.optimizer, self.update_photo.optimizer]
-
-    @staticmethod
-    def generator_description() -> dict:
-        """The ``generator`` section of ``style.json``."""
-        return {"direction": "photo → style", "input_multiple": 4, "value_range": [-1, 1]}
 
     def _discriminator(self, name: str, use_augment: bool, seed_offset: int) -> keras.Sequential:
         augment = None
@@ -218,9 +197,6 @@ class CycleGANTrainer:
             self.generator_photo_to_style(real_photo, training=False),
             self.generator_style_to_photo(real_style, training=False),
         )
-
-    def _targets(self, batch: int, value: float) -> np.ndarray:
-        return np.full((batch, *self._score_shape), value, dtype=np.float32)
 
     def train_step(self, real_photo, real_style) -> StepLosses:
         """One generator update and one update of each discriminator.

@@ -1,0 +1,44 @@
+"""What the photo → style trainers (CycleGAN, CUT) share: the exported ResNet generator."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from gan_style.config import TrainConfig
+from gan_style.models.generators import build_resnet_generator
+
+
+class PhotoToStyleTrainer:
+    """Base of the trainers whose bundle ships ``generator_photo_to_style``.
+
+    Subclasses set ``config`` (resolved), ``generator_photo_to_style`` and ``_score_shape``.
+    """
+
+    config: TrainConfig
+    generator_photo_to_style: keras.Sequential
+    _score_shape: tuple[int, ...]
+
+    def build_generator(self, name: str = "generator_photo_to_style") -> keras.Sequential:
+        """A fresh generator of this run's architecture (under the current dtype policy)."""
+        config = self.config
+        return build_resnet_generator(
+            config.image_size,
+            config.num_filters,
+            config.num_blocks,
+            name=name,
+            antialias=config.antialias,
+        )
+
+    @property
+    def exported_generator(self) -> keras.Sequential:
+        """The network a bundle ships: photo → style."""
+        return self.generator_photo_to_style
+
+    @staticmethod
+    def generator_description() -> dict:
+        """The ``generator`` section of ``style.json``."""
+        return {"direction": "photo → style", "input_multiple": 4, "value_range": [-1, 1]}
+
+    def _targets(self, batch: int, value: float) -> np.ndarray:
+        return np.full((batch, *self._score_shape), value, dtype=np.float32)
