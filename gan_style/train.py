@@ -59,6 +59,7 @@ ARCHITECTURE_FIELDS = (
     "pool_size",
     "latent_dim",
     "antialias",
+    "discriminator",
 )
 SAMPLE_COUNT = 4
 BUNDLED_PHOTOS = Path(__file__).resolve().parent / "data" / "photos"

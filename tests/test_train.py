@@ -262,17 +262,20 @@ def test_kill_9_loses_at_most_the_steps_since_the_last_checkpoint(domains, tmp_p
         "--checkpoint-every",
         "1",
     ]
-    process = subprocess.Popen(
-        command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    checkpoints = tmp_path / "home" / "styles" / "killed" / "run" / "checkpoints"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(checkpoints.glob("step-*"))) < 2:
-        time.sleep(0.2)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    errors = tmp_path / "stderr.txt"
+    with open(errors, "wb") as stderr:
+        process = subprocess.Popen(
+            command, env=environment, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        checkpoints = tmp_path / "home" / "styles" / "killed" / "run" / "checkpoints"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(checkpoints.glob("step-*"))) < 2:
+            assert process.poll() is None, errors.read_text()[-2000:]
+            time.sleep(0.2)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     saved = sorted(checkpoints.glob("step-*"))
-    assert saved, "no checkpoint was written before the kill"
+    assert saved, "no checkpoint was written before the kill: " + errors.read_text()[-2000:]
     for folder in saved:
         assert (folder / "trainer.json").is_file() and (folder / "arrays.npz").is_file()
     last = json.loads((saved[-1] / "trainer.json").read_text())["step"]

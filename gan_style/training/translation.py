@@ -6,6 +6,10 @@ import keras
 import numpy as np
 
 from gan_style.config import TrainConfig
+from gan_style.models.discriminators import (
+    build_patch_discriminator,
+    build_projected_discriminator,
+)
 from gan_style.models.generators import build_resnet_generator
 
 
@@ -26,6 +30,35 @@ class PhotoToStyleTrainer:
             config.image_size,
             config.num_filters,
             config.num_blocks,
+            name=name,
+            antialias=config.antialias,
+        )
+
+    def build_discriminator(
+        self, name: str, augment: keras.layers.Layer | None, seed_offset: int
+    ) -> keras.Sequential:
+        """A fresh discriminator of this run's kind (``config.discriminator``).
+
+        The projected one reads the EfficientNet-Lite0 weights once per trainer
+        (`gan_style.models.projected.load_backbone_arrays`, ``config.backbone_weights``).
+        """
+        config = self.config
+        if config.discriminator == "projected":
+            if getattr(self, "_backbone", None) is None:
+                from gan_style.models.projected import load_backbone_arrays
+
+                self._backbone = load_backbone_arrays(config.backbone_weights)
+            return build_projected_discriminator(
+                config.disc_filters,
+                augment=augment,
+                name=name,
+                backbone=self._backbone,
+                seed=config.seed + 50 + seed_offset,
+            )
+        return build_patch_discriminator(
+            config.disc_filters,
+            config.disc_layers,
+            augment=augment,
             name=name,
             antialias=config.antialias,
         )
