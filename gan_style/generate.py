@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_style.errors import ConfigError, StyleError
+from gan_style.errors import ConfigError
 
 #: Noise vectors per forward pass.
 BATCH_SIZE = 64
@@ -47,16 +47,8 @@ def load_noise_generator(style: str | os.PathLike):
     """
     from gan_style import store
 
-    bundle = store.resolve_style(style)
-    description = store.read_style(bundle)
-    name = description.get("name", bundle.name)
-    model = description.get("model")
-    if model != "dcgan":
-        raise StyleError(
-            f"{bundle}: style {name!r} is a {model!r} model, which translates photos: use "
-            f"`gan-style transfer PHOTO... --style {name}`; generate needs a 'dcgan' style "
-            "(`gan-style train STYLE --model dcgan`)"
-        )
+    opened = store.open_style(style, "generate")
+    bundle, description = opened.bundle, opened.description
     return bundle, description, store.load_generator(bundle)
 
 
@@ -93,6 +85,7 @@ def generate_images(
         ConfigError: count below 1 or truncation not positive.
         StyleError: the style is not a usable dcgan style.
     """
+    from gan_style import store
     from gan_style.report import to_uint8
 
     if count < 1:
@@ -106,7 +99,7 @@ def generate_images(
         latent = latent_batch(min(BATCH_SIZE, count - first), latent_dim, seed, truncation, first)
         images.append(to_uint8(np.asarray(generator(latent, training=False))))
     return Generated(
-        description.get("name", bundle.name), bundle, np.concatenate(images), seed, truncation
+        store.style_name(description, bundle), bundle, np.concatenate(images), seed, truncation
     )
 
 

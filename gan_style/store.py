@@ -20,12 +20,14 @@ generators load with ``safe_mode=True`` and only gan-style's registered layers.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from gan_style.atomic import atomic_path, write_json_atomic
+from gan_style.config import TRANSLATION_MODELS
 from gan_style.errors import StyleError
 
 STYLE_FORMAT = "gan-style-style"
@@ -97,7 +99,7 @@ def partial_note(description: dict[str, Any], bundle: Path) -> str | None:
     """One line saying that a bundle is partial (its training stopped early), else None."""
     if description.get("complete", True) is not False:
         return None
-    name = description.get("name", bundle.name)
+    name = style_name(description, bundle)
     step = description.get("training", {}).get("steps", "?")
     return (
         f"note: style {name!r} is partial: its training stopped at step {step}; run the same "
@@ -134,6 +136,67 @@ def resolve_style(style: str | os.PathLike) -> Path:
     if path.is_dir():
         raise StyleError(f"{path}: not a style bundle (no {STYLE_JSON}); {known}")
     raise StyleError(f"no style {text!r}; {known}")
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenedStyle:
+    """A style found and checked for a command (`open_style`).
+
+    Attributes:
+        bundle: The bundle folder.
+        description: Its ``style.json``.
+        name: The style's name (the folder's name where ``style.json`` has none).
+        model: Its model (``cyclegan`` for bundles older than the field).
+    """
+
+    bundle: Path
+    description: dict[str, Any]
+    name: str
+    model: str
+
+
+#: What each command can run: (the models it takes, the hint for a style of another model).
+_COMMAND_MODELS = {
+    "transfer": (
+        TRANSLATION_MODELS,
+        "which makes new images from noise: use `gan-style generate --style {name}`; transfer "
+        f"needs a photo → style model ({', '.join(TRANSLATION_MODELS)})",
+    ),
+    "generate": (
+        ("dcgan",),
+        "which translates photos: use `gan-style transfer PHOTO... --style {name}`; generate "
+        "needs a 'dcgan' style (`gan-style train STYLE --model dcgan`)",
+    ),
+    "evaluate": ((*TRANSLATION_MODELS, "dcgan"), "which evaluate --style does not know"),
+}
+
+
+def style_name(description: dict[str, Any], bundle: Path) -> str:
+    """The name of the style in ``bundle`` (the folder's name where ``style.json`` has none)."""
+    return description.get("name") or Path(bundle).name
+
+
+def open_style(style: str | os.PathLike, command: str) -> OpenedStyle:
+    """Finds ``--style`` (`resolve_style`), reads it and checks that ``command`` can use it.
+
+    Args:
+        style: A bundle's path, a style name in the store, or a built-in style's name.
+        command: ``transfer``, ``generate`` or ``evaluate``.
+
+    Raises:
+        StyleError: No such style, an unreadable ``style.json``, or a model the command cannot
+            run (the message names the command that fits it).
+    """
+    models, hint = _COMMAND_MODELS[command]
+    bundle = resolve_style(style)
+    description = read_style(bundle)
+    name = style_name(description, bundle)
+    model = description.get("model", "cyclegan")
+    if model not in models:
+        raise StyleError(
+            f"{bundle}: style {name!r} is a {model!r} model, " + hint.format(name=name)
+        )
+    return OpenedStyle(bundle, description, name, model)
 
 
 def read_style(bundle: str | os.PathLike) -> dict[str, Any]:

@@ -14,6 +14,22 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+#: The same tiny networks as the trainer tests' `TINY`, as command-line options.
+TINY_CLI = ("--image-size", "32", "--ngf", "4", "--blocks", "1", "--ndf", "4")
+
+
+def styled(image: Image.Image) -> Image.Image:
+    """The synthetic 'style': a strong warm cast and horizontal stripes."""
+    array = np.asarray(image).astype(np.float32)
+    array = array * [1.0, 0.55, 0.35] + [70, 10, 0]
+    array[::4] *= 0.6
+    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
+
+
+def quiet(line: str) -> None:
+    """An ``echo`` that prints nothing."""
+
+
 def photo_like(width: int, height: int, seed: int) -> Image.Image:
     """A smooth random RGB image: distinct per seed, with structure a perceptual hash sees."""
     rng = np.random.default_rng(seed)

@@ -15,8 +15,7 @@ from gan_style.cli import cli
 from gan_style.config import TrainConfig
 from gan_style.errors import StyleError
 from gan_style.train import train
-from tests.conftest import photo_like
-from tests.test_train import TINY_CLI, quiet, styled
+from tests.conftest import TINY_CLI, photo_like, quiet, styled
 
 SIZE = 32
 TINY_DCGAN = dict(

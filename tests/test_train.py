@@ -20,11 +20,9 @@ from gan_style.cli import cli
 from gan_style.config import TrainConfig
 from gan_style.errors import DataError, TrainingError
 from gan_style.train import train
-from tests.conftest import photo_like
+from tests.conftest import TINY_CLI, photo_like, quiet, styled
 
 SIZE = 32
-#: The same tiny networks as `TINY`, as command-line options.
-TINY_CLI = ("--image-size", "32", "--ngf", "4", "--blocks", "1", "--ndf", "4")
 TINY = dict(
     image_size=SIZE,
     num_filters=4,
@@ -35,14 +33,6 @@ TINY = dict(
     checkpoint_every=2,
     sample_every=100,
 )
-
-
-def styled(image: Image.Image) -> Image.Image:
-    """The synthetic 'style': a strong warm cast and horizontal stripes."""
-    array = np.asarray(image).astype(np.float32)
-    array = array * [1.0, 0.55, 0.35] + [70, 10, 0]
-    array[::4] *= 0.6
-    return Image.fromarray(np.clip(array, 0, 255).astype(np.uint8))
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +56,6 @@ def home(tmp_path, monkeypatch) -> Path:
 def config(domains, name="tiny", **overrides) -> TrainConfig:
     style, photos = domains
     return TrainConfig(style=str(style), content=str(photos), name=name, **{**TINY, **overrides})
-
-
-def quiet(line: str) -> None:
-    pass
 
 
 def test_a_short_run_writes_a_complete_bundle(domains, home):

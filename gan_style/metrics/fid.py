@@ -6,11 +6,18 @@ image sets:
 
     FID = ‖μ_a − μ_b‖² + Tr(Σ_a + Σ_b − 2 (Σ_a Σ_b)^½)
 
-Computed as pytorch-fid does, in float64: ``scipy.linalg.sqrtm`` of the product Σ_a·Σ_b; only
-when that square root is not finite (the product is singular), 1e-6·I is added to both
-covariances and it is computed again; a complex result whose diagonal has an imaginary part
-above 1e-3 is an error, a smaller one is dropped. ``sqrtm`` of a 2048×2048 matrix takes seconds
-(about 14 s on two shared cores).
+Computed in float64 with the eigenvalue form of the trace term: Σ_a·Σ_b is similar to the
+symmetric positive semi-definite Σ_a^½·Σ_b·Σ_a^½, so
+
+    Tr (Σ_a Σ_b)^½ = Σ_i √λ_i(Σ_a^½ Σ_b Σ_a^½)
+
+two symmetric eigenproblems (``numpy.linalg.eigh``) instead of pytorch-fid's general matrix
+square root (``scipy.linalg.sqrtm``, 14-60 s for 2048² on two cores; the eigenvalue form takes
+about a second and needs no singular-matrix retry). Both compute the same quantity; on
+full-rank covariances they agree to about 1e-12 relative, and on the rank-deficient ones of
+small image sets this form is the more accurate (no complex round-off to drop). Eigenvalues
+below zero by rounding are clipped; a covariance that is clearly not positive semi-definite is
+an error.
 
 With fewer images than feature dimensions (2048) the covariances are rank-deficient and FID is
 strongly biased upwards, so small sets are best compared with KID (:mod:`.kid`).
@@ -18,13 +25,10 @@ strongly biased upwards, so small sets are best compared with KID (:mod:`.kid`).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-import scipy.linalg
 
-SINGULAR_OFFSET = 1e-6
-IMAGINARY_TOLERANCE = 1e-3
+#: A covariance whose most negative eigenvalue is below −this × its largest is not one.
+NEGATIVE_TOLERANCE = 1e-6
 
 
 def _features_2d(features, name: str) -> np.ndarray:
@@ -53,22 +57,48 @@ def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
-def frechet_distance(mu_a, sigma_a, mu_b, sigma_b, *, eps: float = SINGULAR_OFFSET) -> float:
-    """Fréchet distance between N(mu_a, sigma_a) and N(mu_b, sigma_b), pytorch-fid's way.
+def _psd_root(sigma: np.ndarray, name: str) -> np.ndarray:
+    """The symmetric square root of a positive semi-definite matrix (via ``eigh``)."""
+    values, vectors = np.linalg.eigh(sigma)
+    _check_psd(values, name)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+
+
+def _check_psd(values: np.ndarray, name: str) -> None:
+    scale = max(float(np.abs(values).max(initial=0.0)), np.finfo(np.float64).tiny)
+    if values.min(initial=0.0) < -NEGATIVE_TOLERANCE * scale:
+        raise ValueError(
+            f"FID: {name} has the eigenvalue {values.min():.3g} (largest {scale:.3g}); it is not a "
+            "covariance (positive semi-definite) matrix."
+        )
+
+
+def trace_sqrt_product(sigma_a, sigma_b) -> float:
+    """Tr (Σ_a Σ_b)^½ for covariance matrices, as Σ √λ(Σ_a^½ Σ_b Σ_a^½)."""
+    sigma_a = (sigma_a + sigma_a.T) / 2
+    sigma_b = (sigma_b + sigma_b.T) / 2
+    root_a = _psd_root(sigma_a, "the first covariance")
+    _check_psd(np.linalg.eigvalsh(sigma_b), "the second covariance")
+    inner = root_a @ sigma_b @ root_a
+    values = np.linalg.eigvalsh((inner + inner.T) / 2)
+    return float(np.sqrt(np.clip(values, 0.0, None)).sum())
+
+
+def frechet_distance(mu_a, sigma_a, mu_b, sigma_b) -> float:
+    """Fréchet distance between N(mu_a, sigma_a) and N(mu_b, sigma_b).
 
     Args:
         mu_a: Mean of the first set, shape ``(d,)``.
         sigma_a: Covariance of the first set, shape ``(d, d)``.
         mu_b: Mean of the second set.
         sigma_b: Covariance of the second set.
-        eps: Added to the covariances' diagonals only if ``sqrtm`` of the product is not finite.
 
     Returns:
         The distance as a Python float.
 
     Raises:
-        ValueError: On mismatched shapes, or if the square root has a significant imaginary
-            part (its diagonal's imaginary part exceeds 1e-3).
+        ValueError: On mismatched shapes, non-finite values, or a covariance that is not
+            positive semi-definite.
     """
     mu_a, mu_b = np.atleast_1d(mu_a).astype(np.float64), np.atleast_1d(mu_b).astype(np.float64)
     sigma_a = np.atleast_2d(sigma_a).astype(np.float64)
@@ -81,30 +111,15 @@ def frechet_distance(mu_a, sigma_a, mu_b, sigma_b, *, eps: float = SINGULAR_OFFS
             f"The covariances must be {expected} for {mu_a.size} features; "
             f"got {sigma_a.shape} and {sigma_b.shape}."
         )
+    for array in (mu_a, mu_b, sigma_a, sigma_b):
+        if not np.isfinite(array).all():
+            raise ValueError("FID: the statistics contain NaN or infinite values.")
     difference = mu_a - mu_b
-    covariance_mean = scipy.linalg.sqrtm(sigma_a @ sigma_b)
-    if not np.isfinite(covariance_mean).all():
-        warnings.warn(
-            f"FID: the covariance product is singular; adding {eps} to the diagonals.",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        offset = np.eye(mu_a.size) * eps
-        covariance_mean = scipy.linalg.sqrtm((sigma_a + offset) @ (sigma_b + offset))
-    if np.iscomplexobj(covariance_mean):
-        imaginary = np.abs(np.diagonal(covariance_mean).imag).max(initial=0.0)
-        if imaginary > IMAGINARY_TOLERANCE:
-            raise ValueError(
-                f"FID: the square root of the covariance product has an imaginary component of "
-                f"{np.abs(covariance_mean.imag).max():.3g}; the feature statistics are "
-                "numerically unusable (too few or degenerate images?)."
-            )
-        covariance_mean = covariance_mean.real
     return float(
         difference @ difference
         + np.trace(sigma_a)
         + np.trace(sigma_b)
-        - 2.0 * np.trace(covariance_mean)
+        - 2.0 * trace_sqrt_product(sigma_a, sigma_b)
     )
 
 

@@ -80,36 +80,35 @@ def test_feature_statistics_are_float64_mean_and_unbiased_covariance():
     np.testing.assert_allclose(sigma, np.cov(features.astype(np.float64), rowvar=False))
 
 
-def test_singular_product_retries_with_an_offset(monkeypatch):
-    calls = []
-    real_sqrtm = scipy.linalg.sqrtm
-
-    def sqrtm_failing_once(matrix):
-        calls.append(matrix)
-        if len(calls) == 1:
-            return np.full_like(matrix, np.nan)
-        return real_sqrtm(matrix)
-
-    monkeypatch.setattr(fid.scipy.linalg, "sqrtm", sqrtm_failing_once)
-    sigma_a, sigma_b = np.diag([1.0, 0.0]), np.diag([4.0, 1.0])
-    with pytest.warns(RuntimeWarning, match="adding 1e-06"):
-        value = fid.frechet_distance(np.zeros(2), sigma_a, np.zeros(2), sigma_b)
-    np.testing.assert_allclose(
-        calls[1], (sigma_a + 1e-6 * np.eye(2)) @ (sigma_b + 1e-6 * np.eye(2))
+def _sqrtm_fid(features_a, features_b):
+    """pytorch-fid's formula (scipy's general matrix square root), the form this one replaced."""
+    mu_a, sigma_a = fid.feature_statistics(features_a)
+    mu_b, sigma_b = fid.feature_statistics(features_b)
+    root = scipy.linalg.sqrtm(sigma_a @ sigma_b).real
+    return float(
+        np.sum((mu_a - mu_b) ** 2) + np.trace(sigma_a) + np.trace(sigma_b) - 2 * np.trace(root)
     )
-    expected = 5.0 - 2 * (np.sqrt((1 + 1e-6) * (4 + 1e-6)) + np.sqrt(1e-6 * (1 + 1e-6))) + 1.0
-    assert value == pytest.approx(expected, rel=1e-9)
 
 
-def test_large_imaginary_part_is_an_error(monkeypatch):
-    monkeypatch.setattr(fid.scipy.linalg, "sqrtm", lambda matrix: np.eye(2) * (1 + 0.5j))
-    with pytest.raises(ValueError, match=r"imaginary component of 0\.5"):
-        fid.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2))
+def test_agrees_with_the_sqrtm_form_on_full_rank_covariances():
+    rng = np.random.default_rng(7)
+    features_a = rng.standard_normal((400, 64)) @ rng.standard_normal((64, 64))
+    features_b = rng.standard_normal((300, 64)) * 2.0 + rng.standard_normal(64)
+    assert fid.frechet_inception_distance(features_a, features_b) == pytest.approx(
+        _sqrtm_fid(features_a, features_b), rel=1e-9
+    )
 
 
-def test_small_imaginary_part_is_dropped(monkeypatch):
-    monkeypatch.setattr(fid.scipy.linalg, "sqrtm", lambda matrix: np.eye(2) * (1 + 1e-5j))
-    assert fid.frechet_distance(np.zeros(2), np.eye(2), np.zeros(2), np.eye(2)) == pytest.approx(0)
+def test_rank_deficient_covariances_match_the_closed_form():
+    """Fewer images than features (every small evaluation): Σ_a, Σ_b singular, no retry needed."""
+    sigma_a, sigma_b = np.diag([1.0, 0.0, 0.0]), np.diag([4.0, 1.0, 0.0])
+    value = fid.frechet_distance(np.zeros(3), sigma_a, np.zeros(3), sigma_b)
+    assert value == pytest.approx(1 + 5 - 2 * 2.0, rel=1e-12)
+
+
+def test_a_matrix_that_is_not_a_covariance_is_an_error():
+    with pytest.raises(ValueError, match="not a covariance"):
+        fid.frechet_distance(np.zeros(2), np.diag([1.0, -0.5]), np.zeros(2), np.eye(2))
 
 
 @pytest.mark.parametrize(

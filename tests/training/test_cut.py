@@ -5,14 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gan_style.config import TrainConfig
 from gan_style.models.layers import Blur2D
 from gan_style.training.cut import CUTTrainer, nce_layer_names
-from tests.training.test_cyclegan import SIZE, batch, changed, tiny_config, weights
-
-
-def cut_config(model: str = "cut", **overrides) -> TrainConfig:
-    return tiny_config(model=model, num_blocks=3, pool_size=0, **overrides)
+from tests.training.conftest import SIZE, batch, changed, cut_config, weights
 
 
 @pytest.fixture(scope="module")

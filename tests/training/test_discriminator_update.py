@@ -6,10 +6,10 @@ import keras
 import numpy as np
 import pytest
 
+from gan_style.training.cut import CUTTrainer
 from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
-from tests.training.test_cut import CUTTrainer, cut_config
-from tests.training.test_cyclegan import batch, changed, weights
+from tests.training.conftest import batch, changed, cut_config, weights
 
 
 def linear_critic(scale: float) -> keras.Sequential:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gan_style.training.schedule import ConstantThenLinearDecay, retarget_optimizers
-from tests.training.test_cyclegan import tiny_config
+from tests.training.conftest import tiny_config
 
 
 def test_retarget_moves_the_decay_inside_an_already_traced_train_step():
