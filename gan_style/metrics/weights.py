@@ -89,6 +89,28 @@ def _development_weights_path() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def given_weights_file(
+    path: str | os.PathLike | None, env_var: str, what: str, how_to_supply: str
+) -> Path | None:
+    """The weights file a user named: the ``path`` argument, else the ``env_var`` variable.
+
+    Returns:
+        The file, or None when neither names one (the caller looks in its cache next).
+
+    Raises:
+        DataError: The named file does not exist (the message ends with ``how_to_supply``).
+    """
+    for source, candidate in (("argument", path), (env_var, os.environ.get(env_var))):
+        if candidate:
+            candidate = Path(candidate).expanduser()
+            if not candidate.is_file():
+                raise DataError(
+                    f"{what} file {candidate} (from {source}) does not exist. " + how_to_supply
+                )
+            return candidate
+    return None
+
+
 def resolve_weights_path(path: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """Finds the weights file, fetching and converting it into the cache if need be.
 
@@ -104,18 +126,11 @@ def resolve_weights_path(path: str | os.PathLike | None = None, *, download: boo
         DataError: An explicit or environment path does not exist.
         DependencyError: No weights were found and fetching them was not possible.
     """
-    for source, candidate in (
-        ("argument", path),
-        (WEIGHTS_ENV_VAR, os.environ.get(WEIGHTS_ENV_VAR)),
-    ):
-        if candidate:
-            candidate = Path(candidate).expanduser()
-            if not candidate.is_file():
-                raise DataError(
-                    f"Inception weights file {candidate} (from {source}) does not exist. "
-                    + _HOW_TO_SUPPLY.format(cache=cache_directory())
-                )
-            return candidate
+    explicit = given_weights_file(
+        path, WEIGHTS_ENV_VAR, "Inception weights", _HOW_TO_SUPPLY.format(cache=cache_directory())
+    )
+    if explicit is not None:
+        return explicit
     cached = cache_directory() / WEIGHTS_FILENAME
     if cached.is_file():
         return cached

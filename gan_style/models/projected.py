@@ -179,18 +179,13 @@ def resolve_backbone_weights(
         DataError: An explicit or environment path does not exist.
         DependencyError: None were found and fetching them was not possible.
     """
-    for source, candidate in (
-        ("argument", path),
-        (WEIGHTS_ENV_VAR, os.environ.get(WEIGHTS_ENV_VAR)),
-    ):
-        if candidate:
-            candidate = Path(candidate).expanduser()
-            if not candidate.is_file():
-                raise DataError(
-                    f"Backbone weights file {candidate} (from {source}) does not exist. "
-                    + _HOW_TO_SUPPLY.format(cache=cache_path().parent)
-                )
-            return candidate
+    from gan_style.metrics.weights import given_weights_file
+
+    explicit = given_weights_file(
+        path, WEIGHTS_ENV_VAR, "Backbone weights", _HOW_TO_SUPPLY.format(cache=cache_path().parent)
+    )
+    if explicit is not None:
+        return explicit
     cached = cache_path()
     if cached.is_file():
         return cached

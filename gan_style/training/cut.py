@@ -37,7 +37,6 @@ flips ``trainable`` or calls `train_on_batch` for CUT.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import keras
 import numpy as np
@@ -51,6 +50,7 @@ from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.patchnce import PatchNCE, mean_prediction_loss
 from gan_style.training.pool import ImagePool
+from gan_style.training.records import LossRecord
 from gan_style.training.schedule import make_optimizer
 from gan_style.training.translation import PhotoToStyleTrainer
 
@@ -74,7 +74,7 @@ def nce_layer_names(num_blocks: int) -> list[str | None]:
 
 
 @dataclasses.dataclass(frozen=True)
-class CUTStepLosses:
+class CUTStepLosses(LossRecord):
     """Losses of one CUT step (means over the batch)."""
 
     generator_total: float
@@ -82,12 +82,6 @@ class CUTStepLosses:
     nce: float
     nce_identity: float
     discriminator_style: float
-
-    def as_dict(self) -> dict[str, float]:
-        return dataclasses.asdict(self)
-
-    def all_finite(self) -> bool:
-        return all(math.isfinite(value) for value in self.as_dict().values())
 
 
 class CUTTrainer(PhotoToStyleTrainer):

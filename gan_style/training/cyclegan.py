@@ -39,7 +39,6 @@ This class is the only place that compiles models, flips ``trainable`` or calls
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import keras
 import numpy as np
@@ -50,6 +49,7 @@ from gan_style.training.augment import DiffAugment
 from gan_style.training.discriminator_update import DiscriminatorUpdate
 from gan_style.training.losses import get_adversarial_loss
 from gan_style.training.pool import ImagePool
+from gan_style.training.records import LossRecord
 from gan_style.training.schedule import make_optimizer
 from gan_style.training.translation import PhotoToStyleTrainer
 
@@ -65,7 +65,7 @@ GENERATOR_OUTPUTS = (
 
 
 @dataclasses.dataclass(frozen=True)
-class StepLosses:
+class StepLosses(LossRecord):
     """Losses of one training step (means over the batch)."""
 
     generator_total: float
@@ -75,12 +75,6 @@ class StepLosses:
     identity: float
     discriminator_style: float
     discriminator_photo: float
-
-    def as_dict(self) -> dict[str, float]:
-        return dataclasses.asdict(self)
-
-    def all_finite(self) -> bool:
-        return all(math.isfinite(value) for value in self.as_dict().values())
 
 
 class CycleGANTrainer(PhotoToStyleTrainer):

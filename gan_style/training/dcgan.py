@@ -37,6 +37,7 @@ from gan_style.models.discriminators import build_dcgan_discriminator
 from gan_style.models.generators import build_dcgan_generator
 from gan_style.training.augment import DiffAugment
 from gan_style.training.losses import get_adversarial_loss
+from gan_style.training.records import LossRecord
 from gan_style.training.schedule import make_optimizer
 
 #: Images in the sample grid (a 4×4 grid).
@@ -72,17 +73,11 @@ def latent_vectors(
 
 
 @dataclasses.dataclass(frozen=True)
-class DCGANStepLosses:
+class DCGANStepLosses(LossRecord):
     """Losses of one DCGAN step."""
 
     generator: float
     discriminator: float
-
-    def as_dict(self) -> dict[str, float]:
-        return dataclasses.asdict(self)
-
-    def all_finite(self) -> bool:
-        return all(math.isfinite(value) for value in self.as_dict().values())
 
 
 class DCGANTrainer:
