@@ -17,7 +17,9 @@ from PIL import Image
 from gan_style import evaluate
 from gan_style.data.folders import list_images
 from gan_style.errors import DataError
+from gan_style.metrics import frechet_inception_distance, kernel_inception_distance
 from gan_style.metrics.features import compute_features, folder_features, load_rgb8
+from gan_style.metrics.weights import weights_fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -193,8 +195,10 @@ def test_compare_features_report():
     features_a, features_b = rng.standard_normal((40, 8)), rng.standard_normal((30, 8)) + 1
     report = evaluate.compare_features(features_a, features_b, kid_subsets=10, kid_subset_size=20)
     assert report["n_a"] == 40 and report["n_b"] == 30
-    assert report["fid"] > 0 and report["kid"] > 0 and report["kid_std"] > 0
-    assert report["kid_subset_size"] == 20
+    assert report["fid"] == frechet_inception_distance(features_a, features_b)
+    kid = kernel_inception_distance(features_a, features_b, num_subsets=10, subset_size=20, seed=0)
+    assert (report["kid"], report["kid_std"]) == kid
+    assert report["kid_subsets"] == 10 and report["kid_subset_size"] == 20
     assert "FID from 30 images is biased" in report["small_sample_warning"]
     only_kid = evaluate.compare_features(features_a, features_b, fid=False, kid_subsets=2)
     assert only_kid["fid"] is None and only_kid["small_sample_warning"] is None
@@ -206,20 +210,20 @@ def test_compare_folders_report(image_folder, tmp_path, random_weights):
     other.mkdir()
     for seed in range(3):
         _save(other / f"{seed}.png", 10 + seed, size=(70, 50))
+    options = dict(weights=random_weights, cache=tmp_path / "cache", progress=False)
     with pytest.warns(UserWarning):
-        report = evaluate.compare_folders(
-            image_folder,
-            other,
-            fid=False,
-            weights=random_weights,
-            cache=tmp_path / "cache",
-            kid_subsets=5,
-            progress=False,
-        )
+        report = evaluate.compare_folders(image_folder, other, fid=False, kid_subsets=5, **options)
+        cached_a = folder_features(image_folder, **options)
+    cached_b = folder_features(other, **options)
+    assert (cached_a.num_from_cache, cached_b.num_from_cache) == (3, 3)
     assert report["n_a"] == 3 and report["n_b"] == 3
     assert report["fid"] is None and isinstance(report["kid"], float)
+    kid = kernel_inception_distance(
+        cached_a.features, cached_b.features, num_subsets=5, subset_size=1000, seed=0
+    )
+    assert (report["kid"], report["kid_std"]) == kid
     assert report["dir_b"] == str(other) and report["resize"] == "bilinear"
-    assert len(report["weights_fingerprint"]) == 64
+    assert report["weights_fingerprint"] == weights_fingerprint(random_weights)
 
 
 def test_content_metrics_of_folders(tmp_path):
