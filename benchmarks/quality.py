@@ -222,7 +222,7 @@ def style_is_finished(work: Path, name: str) -> bool:
 
 
 def load_rgb8(path) -> np.ndarray:
-    from gan_style.evaluate import load_rgb8 as load
+    from gan_style.metrics.features import load_rgb8 as load
 
     return load(path)
 
@@ -361,7 +361,7 @@ class Features:
         self.weights = weights
 
     def __call__(self, folder: Path) -> np.ndarray:
-        from gan_style.evaluate import folder_features
+        from gan_style.metrics.features import folder_features
 
         return folder_features(
             folder, weights=self.weights, cache=self.cache, progress=False
@@ -370,7 +370,7 @@ class Features:
 
 def image_figures(folder: Path, style_histogram: np.ndarray) -> dict:
     """Mean grid peak and mean colour cast of the images of a folder."""
-    from gan_style.evaluate import list_images
+    from gan_style.data.folders import list_images
     from gan_style.metrics.artifacts import colour_cast, grid_peak
 
     peaks, casts = [], []

@@ -570,7 +570,8 @@ GRID_ROWS = 8
 
 def _write_style_grid(result: dict, grid: str) -> None:
     from gan_style.atomic import write_bytes_atomic
-    from gan_style.evaluate import list_images, pair_folders
+    from gan_style.data.folders import list_images
+    from gan_style.evaluate import pair_folders
     from gan_style.report import before_after_grid
 
     folders = result["folders"]

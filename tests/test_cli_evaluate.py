@@ -12,6 +12,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from gan_style.cli import cli
+from gan_style.metrics import kernel_inception_distance
+from gan_style.metrics.features import folder_features
 from tests.conftest import photo_like
 from tests.test_evaluate import random_weights  # noqa: F401  (fixture)
 
@@ -36,6 +38,16 @@ def folders(tmp_path, monkeypatch):
     return first, second
 
 
+def _kid_from_cache(folder_a, folder_b, weights_file) -> tuple[float, float]:
+    """KID with the command's defaults, on the features the command left in the default cache."""
+    features = [
+        folder_features(folder, weights=weights_file, progress=False)
+        for folder in (folder_a, folder_b)
+    ]
+    assert [item.num_from_cache for item in features] == [len(item.paths) for item in features]
+    return kernel_inception_distance(features[0].features, features[1].features, seed=0)
+
+
 def test_kid_json_and_chart(folders, weights_file, tmp_path):
     first, second = folders
     chart = tmp_path / "chart.png"
@@ -54,7 +66,8 @@ def test_kid_json_and_chart(folders, weights_file, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert (report["n_a"], report["n_b"]) == (6, 6)
-    assert report["kid"] > 0 and report["kid_std"] >= 0 and report.get("fid") is None
+    assert (report["kid"], report["kid_std"]) == _kid_from_cache(first, second, weights_file)
+    assert report.get("fid") is None
     assert Image.open(chart).size[0] > 100
 
     same = CliRunner().invoke(
@@ -165,7 +178,10 @@ def test_style_mode_scores_transfers_against_held_out_images(style_bundle, weigh
     with Image.open(grid) as image:  # three rows of photo | transfer
         assert image.format == "PNG" and image.size[1] > image.size[0]
     assert (report["n_style_holdout"], report["n_photo_holdout"], report["n_pairs"]) == (3, 3, 3)
-    assert report["transferred"]["kid"] is not None and report["baseline"]["kid"] is not None
+    written = report["folders"]
+    for name, folder in (("transferred", "transferred"), ("baseline", "photo_holdout")):
+        kid = _kid_from_cache(written["style_holdout"], written[folder], weights_file)
+        assert (report[name]["kid"], report[name]["kid_std"]) == kid
     assert report["transferred"]["kid"] != report["baseline"]["kid"]
     assert (report["kid"], report["n_a"], report["n_b"]) == (report["transferred"]["kid"], 3, 3)
     assert "fid" in report and "kid_std" in report
@@ -244,6 +260,9 @@ def test_style_mode_on_a_dcgan_style_scores_generated_images(tmp_path, monkeypat
     assert (report["n_style_holdout"], report["n_a"], report["n_b"]) == (3, 3, 5)
     assert report["reference"]["n_b"] == 7  # the training images
     assert report["kid"] == report["generated"]["kid"] != report["reference"]["kid"]
+    written = report["folders"]
+    kid = _kid_from_cache(written["style_holdout"], written["generated"], weights_file)
+    assert (report["generated"]["kid"], report["generated"]["kid_std"]) == kid
     assert len(list(Path(report["folders"]["generated"]).glob("*.png"))) == 5
 
     grid = tmp_path / "grid.png"

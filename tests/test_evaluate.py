@@ -1,7 +1,9 @@
-"""Tests of gan_style.evaluate: listing and loading images, the feature cache, the reports.
+"""Tests of evaluation: listing and loading images, the feature cache, the reports.
 
-Features come from the real network architecture with random weights, so these tests need no
-weights file; ``tests/metrics/test_inception.py`` checks the real weights.
+Listing is :mod:`gan_style.data.folders`, loading and the feature cache
+:mod:`gan_style.metrics.features`, the reports :mod:`gan_style.evaluate`. Features come from the
+real network architecture with random weights, so these tests need no weights file;
+``tests/metrics/test_inception.py`` checks the real weights.
 """
 
 import io
@@ -13,7 +15,11 @@ import pytest
 from PIL import Image
 
 from gan_style import evaluate
+from gan_style.data.folders import list_images
 from gan_style.errors import DataError
+from gan_style.metrics import frechet_inception_distance, kernel_inception_distance
+from gan_style.metrics.features import compute_features, folder_features, load_rgb8
+from gan_style.metrics.weights import weights_fingerprint
 
 
 @pytest.fixture(scope="module")
@@ -65,17 +71,33 @@ def test_import_does_not_load_tensorflow():
     assert result.stdout.strip() == "False"
 
 
+def test_imports_where_tensorflow_cannot_be_imported():
+    """The modules, and the names gan_style.evaluate kept when they moved, need no TensorFlow."""
+    code = (
+        "import sys\n"
+        "sys.modules['tensorflow'] = None  # any `import tensorflow` now raises ImportError\n"
+        "import gan_style.data.folders, gan_style.metrics.features\n"
+        "from gan_style.evaluate import (\n"
+        "    DEFAULT_BATCH_SIZE, LOADER_VERSION, FolderFeatures, compare_folders,\n"
+        "    compute_features, content_metrics, evaluate_style, export_split, folder_features,\n"
+        "    list_images, load_rgb8, pair_folders,\n"
+        ")\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
 def test_list_images_by_content(image_folder):
     with pytest.warns(UserWarning, match=r"Skipping .*notes\.txt: not a readable image"):
-        images = evaluate.list_images(image_folder)
+        images = list_images(image_folder)
     assert [path.name for path in images] == ["a.png", "b.jpg", "c.png"]
 
 
 def test_list_images_errors(tmp_path):
     with pytest.raises(DataError, match="is not a folder"):
-        evaluate.list_images(tmp_path / "missing")
+        list_images(tmp_path / "missing")
     with pytest.raises(DataError, match="holds no readable image"):
-        evaluate.list_images(tmp_path)
+        list_images(tmp_path)
 
 
 def test_load_rgb8_applies_exif_orientation(tmp_path):
@@ -83,21 +105,21 @@ def test_load_rgb8_applies_exif_orientation(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # "rotate 90° clockwise to display"
     Image.fromarray(pixels).save(tmp_path / "rotated.png", exif=exif)
-    loaded = evaluate.load_rgb8(tmp_path / "rotated.png")
+    loaded = load_rgb8(tmp_path / "rotated.png")
     np.testing.assert_array_equal(loaded, np.rot90(pixels, k=-1))
 
 
 def test_load_rgb8_converts_modes(tmp_path):
     sixteen_bit = np.array([[0, 257 * 10], [257 * 200, 65535]], dtype=np.uint16)
     Image.fromarray(sixteen_bit).save(tmp_path / "deep.png")
-    loaded = evaluate.load_rgb8(tmp_path / "deep.png")
+    loaded = load_rgb8(tmp_path / "deep.png")
     assert loaded.dtype == np.uint8 and loaded.shape == (2, 2, 3)
     np.testing.assert_array_equal(loaded[..., 0], [[0, 10], [200, 255]])
 
     rgba = np.zeros((3, 3, 4), np.uint8)
     rgba[..., 0], rgba[0, 0, 3], rgba[1:, :, 3] = 120, 0, 255
     Image.fromarray(rgba).save(tmp_path / "alpha.png")
-    loaded = evaluate.load_rgb8(tmp_path / "alpha.png")
+    loaded = load_rgb8(tmp_path / "alpha.png")
     np.testing.assert_array_equal(loaded[0, 0], [255, 255, 255])  # transparent: over white
     np.testing.assert_array_equal(loaded[1, 1], [120, 0, 0])
 
@@ -105,9 +127,7 @@ def test_load_rgb8_converts_modes(tmp_path):
 def test_folder_features_are_cached_by_content(image_folder, tmp_path, random_weights, monkeypatch):
     cache = tmp_path / "cache"
     with pytest.warns(UserWarning, match="notes.txt"):
-        first = evaluate.folder_features(
-            image_folder, weights=random_weights, cache=cache, progress=False
-        )
+        first = folder_features(image_folder, weights=random_weights, cache=cache, progress=False)
     assert [path.name for path in first.paths] == ["a.png", "b.jpg", "c.png"]
     assert first.features.shape == (3, 2048) and first.features.dtype == np.float32
     assert np.isfinite(first.features).all()
@@ -120,15 +140,13 @@ def test_folder_features_are_cached_by_content(image_folder, tmp_path, random_we
     def no_network(*args, **kwargs):
         raise AssertionError("the second run should not compute features")
 
-    monkeypatch.setattr(evaluate, "_compute_features", no_network)
+    monkeypatch.setattr("gan_style.metrics.features._compute_features", no_network)
     with pytest.warns(UserWarning):
-        second = evaluate.folder_features(
-            image_folder, weights=random_weights, cache=cache, progress=False
-        )
+        second = folder_features(image_folder, weights=random_weights, cache=cache, progress=False)
     assert second.num_from_cache == 3
     np.testing.assert_array_equal(second.features, first.features)
     with pytest.raises(AssertionError, match="should not compute"), pytest.warns(UserWarning):
-        evaluate.folder_features(
+        folder_features(
             image_folder, weights=random_weights, resize="area", cache=cache, progress=False
         )
 
@@ -137,10 +155,10 @@ def test_folder_features_without_cache_match_compute_features(
     image_folder, tmp_path, random_weights
 ):
     with pytest.warns(UserWarning):
-        result = evaluate.folder_features(
+        result = folder_features(
             image_folder, weights=random_weights, cache=False, batch_size=2, progress=False
         )
-    features, loaded = evaluate.compute_features(
+    features, loaded = compute_features(
         result.paths, weights=random_weights, batch_size=3, progress=False
     )
     assert loaded.all()
@@ -157,7 +175,7 @@ def test_undecodable_image_is_skipped_with_a_warning(tmp_path, random_weights):
     )
     (folder / "truncated.jpg").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) * 6 // 10])
     with pytest.warns(UserWarning, match=r"truncated\.jpg"):
-        result = evaluate.folder_features(
+        result = folder_features(
             folder, weights=random_weights, cache=tmp_path / "cache", progress=False
         )
     assert [path.name for path in result.paths] == ["good.png"]
@@ -165,9 +183,9 @@ def test_undecodable_image_is_skipped_with_a_warning(tmp_path, random_weights):
 
 def test_bad_arguments_are_value_errors(image_folder):
     with pytest.raises(ValueError, match="Unknown resize method 'cubic'"):
-        evaluate.folder_features(image_folder, resize="cubic")
+        folder_features(image_folder, resize="cubic")
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        evaluate.folder_features(image_folder, batch_size=0)
+        folder_features(image_folder, batch_size=0)
     with pytest.raises(ValueError, match="Nothing to compute"):
         evaluate.compare_folders(image_folder, image_folder, fid=False, kid=False)
 
@@ -177,8 +195,10 @@ def test_compare_features_report():
     features_a, features_b = rng.standard_normal((40, 8)), rng.standard_normal((30, 8)) + 1
     report = evaluate.compare_features(features_a, features_b, kid_subsets=10, kid_subset_size=20)
     assert report["n_a"] == 40 and report["n_b"] == 30
-    assert report["fid"] > 0 and report["kid"] > 0 and report["kid_std"] > 0
-    assert report["kid_subset_size"] == 20
+    assert report["fid"] == frechet_inception_distance(features_a, features_b)
+    kid = kernel_inception_distance(features_a, features_b, num_subsets=10, subset_size=20, seed=0)
+    assert (report["kid"], report["kid_std"]) == kid
+    assert report["kid_subsets"] == 10 and report["kid_subset_size"] == 20
     assert "FID from 30 images is biased" in report["small_sample_warning"]
     only_kid = evaluate.compare_features(features_a, features_b, fid=False, kid_subsets=2)
     assert only_kid["fid"] is None and only_kid["small_sample_warning"] is None
@@ -190,20 +210,20 @@ def test_compare_folders_report(image_folder, tmp_path, random_weights):
     other.mkdir()
     for seed in range(3):
         _save(other / f"{seed}.png", 10 + seed, size=(70, 50))
+    options = dict(weights=random_weights, cache=tmp_path / "cache", progress=False)
     with pytest.warns(UserWarning):
-        report = evaluate.compare_folders(
-            image_folder,
-            other,
-            fid=False,
-            weights=random_weights,
-            cache=tmp_path / "cache",
-            kid_subsets=5,
-            progress=False,
-        )
+        report = evaluate.compare_folders(image_folder, other, fid=False, kid_subsets=5, **options)
+        cached_a = folder_features(image_folder, **options)
+    cached_b = folder_features(other, **options)
+    assert (cached_a.num_from_cache, cached_b.num_from_cache) == (3, 3)
     assert report["n_a"] == 3 and report["n_b"] == 3
     assert report["fid"] is None and isinstance(report["kid"], float)
+    kid = kernel_inception_distance(
+        cached_a.features, cached_b.features, num_subsets=5, subset_size=1000, seed=0
+    )
+    assert (report["kid"], report["kid_std"]) == kid
     assert report["dir_b"] == str(other) and report["resize"] == "bilinear"
-    assert len(report["weights_fingerprint"]) == 64
+    assert report["weights_fingerprint"] == weights_fingerprint(random_weights)
 
 
 def test_content_metrics_of_folders(tmp_path):
