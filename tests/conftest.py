@@ -65,3 +65,39 @@ def shared_data() -> Path:
     if not data.is_dir():
         pytest.skip(f"{data} is absent (a fresh clone has no ../shared)")
     return data
+
+
+def synthetic_efficientnet(seed: int = 0, blocks: int | None = None) -> dict[str, np.ndarray]:
+    """Random EfficientNet-Lite0 tensors with the real names and shapes (PyTorch layouts).
+
+    A stand-in for the ImageNet weights (`gan_style.models.projected`), which tests need not
+    download: ``blocks`` limits the MBConv blocks (None: all 16).
+    """
+    from gan_style.models import projected
+
+    rng = np.random.default_rng(seed)
+
+    def bn(prefix, channels):
+        return {
+            f"{prefix}.weight": rng.uniform(0.5, 1.5, channels).astype("f4"),
+            f"{prefix}.bias": rng.normal(0, 0.1, channels).astype("f4"),
+            f"{prefix}.running_mean": rng.normal(0, 0.1, channels).astype("f4"),
+            f"{prefix}.running_var": rng.uniform(0.5, 1.5, channels).astype("f4"),
+            f"{prefix}.num_batches_tracked": np.array(7, np.int64),
+        }
+
+    def conv(shape):
+        fan_in = np.prod(shape[1:])
+        return rng.normal(0, 1 / np.sqrt(fan_in), shape).astype("f4")
+
+    arrays = {"_conv_stem.weight": conv((32, 3, 3, 3)), **bn("_bn0", 32)}
+    for index, (kernel, _stride, expand, cin, cout) in enumerate(projected._blocks()[:blocks]):
+        prefix, hidden = f"_blocks.{index}.", cin * expand
+        if expand != 1:
+            arrays[prefix + "_expand_conv.weight"] = conv((hidden, cin, 1, 1))
+            arrays.update(bn(prefix + "_bn0", hidden))
+        arrays[prefix + "_depthwise_conv.weight"] = conv((hidden, 1, kernel, kernel))
+        arrays.update(bn(prefix + "_bn1", hidden))
+        arrays[prefix + "_project_conv.weight"] = conv((cout, hidden, 1, 1))
+        arrays.update(bn(prefix + "_bn2", cout))
+    return arrays

@@ -82,6 +82,15 @@ class CUTStepLosses(LossRecord):
     nce: float
     nce_identity: float
     discriminator_style: float
+    adversarial_projected: float = 0.0
+    discriminator_projected: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        values = super().as_dict()
+        if not (self.adversarial_projected or self.discriminator_projected):
+            # A run with one discriminator logs the losses it always did.
+            del values["adversarial_projected"], values["discriminator_projected"]
+        return values
 
 
 class CUTTrainer(PhotoToStyleTrainer):
@@ -106,24 +115,37 @@ class CUTTrainer(PhotoToStyleTrainer):
         size = config.image_size
         with self.strategy.scope():
             self.generator_photo_to_style = self.build_generator()
-            augment = None
-            if use_augment:
-                augment = DiffAugment(config.augment_policy, seed=config.seed + 1, name="augment")
-            self.discriminator_style = self.build_discriminator(
-                "discriminator_style", augment, seed_offset=1
-            )
-            self.update_style = DiscriminatorUpdate(
-                self.discriminator_style,
-                self.adversarial,
-                make_optimizer(config, discriminator=True),
-                size,
-                seed=config.seed + 41,
-            )
+            # "patch+projected": the PatchGAN as discriminator_style, plus a projected one.
+            kinds = config.discriminator.split("+")
+            self.discriminators: dict[str, keras.Model] = {}
+            self.updates: dict[str, DiscriminatorUpdate] = {}
+            for index, kind in enumerate(kinds):
+                key = "style" if index == 0 else f"style_{kind}"
+                augment = None
+                if use_augment:
+                    augment = DiffAugment(
+                        config.augment_policy, seed=config.seed + 1 + 60 * index, name="augment"
+                    )
+                self.discriminators[key] = self.build_discriminator(
+                    f"discriminator_{key}", augment, seed_offset=1 + 60 * index, kind=kind
+                )
+                self.updates[key] = DiscriminatorUpdate(
+                    self.discriminators[key],
+                    self.adversarial,
+                    make_optimizer(config, discriminator=True),
+                    size,
+                    seed=config.seed + 41 + 60 * index,
+                )
+            self.discriminator_style = self.discriminators["style"]
+            self.update_style = self.updates["style"]
             self.nce = PatchNCE(seed=config.seed + 21, name="patch_nce")
-            self.discriminator_style.trainable = False
+            self._set_discriminators_trainable(False)
             self.combined = self._build_combined()
-        score_shape = self.discriminator_style.compute_output_shape((1, size, size, 3))
-        self._score_shape = tuple(int(dim) for dim in score_shape[1:])
+        self._score_shapes = {
+            key: tuple(int(dim) for dim in model.compute_output_shape((1, size, size, 3))[1:])
+            for key, model in self.discriminators.items()
+        }
+        self._score_shape = self._score_shapes["style"]
         self.pool_style = ImagePool(config.pool_size, seed=config.seed + 11)
         self._translate = tf.function(self._translate_eager, reduce_retracing=True)
         self._flip_rng = np.random.default_rng(config.seed + 31)
@@ -133,7 +155,11 @@ class CUTTrainer(PhotoToStyleTrainer):
     @property
     def optimizers(self) -> list[keras.optimizers.Optimizer]:
         """Every optimizer of the run (their schedules end together)."""
-        return [self.combined.optimizer, self.update_style.optimizer]
+        return [self.combined.optimizer, *(update.optimizer for update in self.updates.values())]
+
+    def _set_discriminators_trainable(self, value: bool) -> None:
+        for discriminator in self.discriminators.values():
+            discriminator.trainable = value
 
     def _layer_taps(self) -> list:
         """Outputs of the tapped layers inside G (the image tap is added by the caller)."""
@@ -173,9 +199,11 @@ class CUTTrainer(PhotoToStyleTrainer):
         else:
             fake_style, *key_maps = with_features(real_photo)
             query_maps = encoder(fake_style)
-        produced["adversarial_style"] = self.discriminator_style(fake_style)
+        weights = {}
+        for key, discriminator in self.discriminators.items():
+            produced[f"adversarial_{key}"] = discriminator(fake_style)
+            weights[f"adversarial_{key}"] = 1.0
         produced["nce"] = self.nce([query_maps, key_maps])
-        weights = {"adversarial_style": 1.0}
         if self.identity:
             identity_style, *identity_keys = with_features(real_style)
             produced["nce_identity"] = self.nce([encoder(identity_style), identity_keys])
@@ -222,36 +250,56 @@ class CUTTrainer(PhotoToStyleTrainer):
         batch = int(real_photo.shape[0])
         real, fake = self.adversarial.real_target, self.adversarial.fake_target
         zeros = np.zeros((batch, 1), np.float32)
-        targets = {"adversarial_style": self._targets(batch, real), "nce": zeros}
+        targets = {"nce": zeros}
+        for key in self.discriminators:
+            targets[f"adversarial_{key}"] = self._scores(key, batch, real)
         if self.identity:
             targets["nce_identity"] = zeros
         targets = {name: targets[name] for name in self.combined.output_names}
 
-        self.discriminator_style.trainable = False
+        self._set_discriminators_trainable(False)
         logs = self.combined.train_on_batch(
             [real_photo, real_style, self._flips(batch)], targets, return_dict=True
         )
 
         fake_style = self.pool_style.query(np.asarray(self._translate(real_photo)))
-        self.discriminator_style.trainable = True
-        style_loss = self.update_style.train(
-            real_style, fake_style, self._targets(batch, real), self._targets(batch, fake)
-        )
+        self._set_discriminators_trainable(True)
+        discriminator_losses = {
+            key: update.train(
+                real_style,
+                fake_style,
+                self._scores(key, batch, real),
+                self._scores(key, batch, fake),
+            )
+            for key, update in self.updates.items()
+        }
         return CUTStepLosses(
             generator_total=float(logs["loss"]),
             adversarial_style=float(logs["adversarial_style_loss"]),
             nce=float(logs["nce_loss"]),
             nce_identity=float(logs.get("nce_identity_loss", 0.0)),
-            discriminator_style=style_loss,
+            discriminator_style=discriminator_losses["style"],
+            adversarial_projected=float(logs.get("adversarial_style_projected_loss", 0.0)),
+            discriminator_projected=discriminator_losses.get("style_projected", 0.0),
         )
+
+    def _scores(self, key: str, batch: int, value: float) -> np.ndarray:
+        """Targets of discriminator ``key``'s patch scores."""
+        return np.full((batch, *self._score_shapes[key]), value, dtype=np.float32)
 
     @staticmethod
     def progress_text(losses: dict[str, float]) -> str:
         """The losses in the progress bar."""
-        return (
+        text = (
             f"G {losses['adversarial_style']:.3f} NCE {losses['nce']:.3f} "
             f"D {losses['discriminator_style']:.3f}"
         )
+        if losses.get("discriminator_projected"):
+            text += (
+                f" Gp {losses['adversarial_projected']:.3f} "
+                f"Dp {losses['discriminator_projected']:.3f}"
+            )
+        return text
 
     def sample_columns(self, samples) -> tuple[list[np.ndarray], list[str]]:
         """Columns of a sample grid: the photos and their translations."""
@@ -271,14 +319,21 @@ class CUTTrainer(PhotoToStyleTrainer):
         ]
         with self.strategy.scope():
             self.combined.optimizer.build(trainable)
-            self.update_style.build_optimizer()
+            for update in self.updates.values():
+                update.build_optimizer()
+        extra = {}
+        for key in self.discriminators:
+            if key != "style":
+                extra[f"discriminator_{key}"] = self.discriminators[key]
+                extra[f"discriminator_{key}_optimizer"] = self.updates[key].optimizer
         return tf.train.Checkpoint(
             generator_photo_to_style=self.generator_photo_to_style,
             discriminator_style=self.discriminator_style,
             patch_nce=self.nce,
             generator_optimizer=self.combined.optimizer,
             discriminator_style_optimizer=self.update_style.optimizer,
-            seeds=_SeedStates(self.discriminator_style, self.nce, self.update_style),
+            seeds=_SeedStates(list(self.discriminators.values()), self.nce, self.updates),
+            **extra,
         )
 
     def pool_arrays(self) -> dict[str, np.ndarray]:
@@ -306,13 +361,25 @@ def _flip_where(flip, images):
 class _SeedStates(tf.Module):
     """Tracks the seed-generator states (DiffAugment, patch sampling) for exact resumes."""
 
-    def __init__(self, discriminator: keras.Model, nce: PatchNCE, update: DiscriminatorUpdate):
+    def __init__(
+        self,
+        discriminators: list[keras.Model],
+        nce: PatchNCE,
+        updates: dict[str, DiscriminatorUpdate],
+    ):
         super().__init__()
-        self.states = [
-            layer.seed_generator.state
-            for layer in discriminator.layers
-            if isinstance(layer, DiffAugment)
-        ] + [nce.seed_generator.state, *update.seed_states]
+        # The order of the single-discriminator runs first, so their checkpoints still restore.
+        first, *others = discriminators
+        states = [layer.seed_generator.state for layer in _augments(first)]
+        states += [nce.seed_generator.state, *updates["style"].seed_states]
+        for discriminator, key in zip(others, [k for k in updates if k != "style"], strict=True):
+            states += [layer.seed_generator.state for layer in _augments(discriminator)]
+            states += updates[key].seed_states
+        self.states = states
+
+
+def _augments(discriminator: keras.Model) -> list[DiffAugment]:
+    return [layer for layer in discriminator.layers if isinstance(layer, DiffAugment)]
 
 
 def _rng_state(rng: np.random.Generator) -> np.ndarray:

@@ -35,15 +35,19 @@ class PhotoToStyleTrainer:
         )
 
     def build_discriminator(
-        self, name: str, augment: keras.layers.Layer | None, seed_offset: int
+        self,
+        name: str,
+        augment: keras.layers.Layer | None,
+        seed_offset: int,
+        kind: str | None = None,
     ) -> keras.Sequential:
-        """A fresh discriminator of this run's kind (``config.discriminator``).
+        """A fresh discriminator of this run's kind (``kind``, else ``config.discriminator``).
 
         The projected one reads the EfficientNet-Lite0 weights once per trainer
         (`gan_style.models.projected.load_backbone_arrays`, ``config.backbone_weights``).
         """
         config = self.config
-        if config.discriminator == "projected":
+        if (kind or config.discriminator) == "projected":
             if getattr(self, "_backbone", None) is None:
                 from gan_style.models.projected import load_backbone_arrays
 

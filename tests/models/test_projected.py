@@ -18,43 +18,14 @@ from gan_style.metrics.weights import read_legacy_torch_arrays
 from gan_style.models import projected
 from gan_style.models.discriminators import build_projected_discriminator
 from gan_style.training.augment import DiffAugment
+from tests.conftest import synthetic_efficientnet
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "photos"
 
 
-def synthetic_state_dict(seed: int = 0, blocks: int | None = None) -> dict[str, np.ndarray]:
-    """Random EfficientNet-Lite0 tensors with the real names and shapes (PyTorch layouts)."""
-    rng = np.random.default_rng(seed)
-
-    def bn(prefix, channels):
-        return {
-            f"{prefix}.weight": rng.uniform(0.5, 1.5, channels).astype("f4"),
-            f"{prefix}.bias": rng.normal(0, 0.1, channels).astype("f4"),
-            f"{prefix}.running_mean": rng.normal(0, 0.1, channels).astype("f4"),
-            f"{prefix}.running_var": rng.uniform(0.5, 1.5, channels).astype("f4"),
-            f"{prefix}.num_batches_tracked": np.array(7, np.int64),
-        }
-
-    def conv(shape):
-        fan_in = np.prod(shape[1:])
-        return rng.normal(0, 1 / np.sqrt(fan_in), shape).astype("f4")
-
-    arrays = {"_conv_stem.weight": conv((32, 3, 3, 3)), **bn("_bn0", 32)}
-    for index, (kernel, _stride, expand, cin, cout) in enumerate(projected._blocks()[:blocks]):
-        prefix, hidden = f"_blocks.{index}.", cin * expand
-        if expand != 1:
-            arrays[prefix + "_expand_conv.weight"] = conv((hidden, cin, 1, 1))
-            arrays.update(bn(prefix + "_bn0", hidden))
-        arrays[prefix + "_depthwise_conv.weight"] = conv((hidden, 1, kernel, kernel))
-        arrays.update(bn(prefix + "_bn1", hidden))
-        arrays[prefix + "_project_conv.weight"] = conv((cout, hidden, 1, 1))
-        arrays.update(bn(prefix + "_bn2", cout))
-    return arrays
-
-
 @pytest.fixture(scope="module")
 def state_dict():
-    return synthetic_state_dict(blocks=projected._stage_ends()[max(projected.TAP_STAGES) - 1] + 1)
+    return synthetic_efficientnet(blocks=projected._stage_ends()[max(projected.TAP_STAGES) - 1] + 1)
 
 
 # --- the legacy torch.save reader ---------------------------------------------------------------

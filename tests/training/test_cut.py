@@ -98,3 +98,58 @@ def test_a_restored_checkpoint_continues_the_same_streams(tmp_path):
     for name, value in expected.as_dict().items():
         assert getattr(actual, name) == pytest.approx(value, rel=1e-4, abs=1e-6), name
     assert SIZE == 32
+
+
+@pytest.fixture(scope="module")
+def backbone_file(tmp_path_factory):
+    """Random EfficientNet-Lite0 weights in an .npz, for --backbone-weights."""
+    from gan_style.models.projected import save_backbone_arrays
+    from tests.conftest import synthetic_efficientnet
+
+    path = tmp_path_factory.mktemp("backbone") / "efficientnet_lite0.npz"
+    save_backbone_arrays(synthetic_efficientnet(), path)
+    return path
+
+
+def test_patch_and_projected_discriminators_each_train_only_themselves(backbone_file):
+    trainer = CUTTrainer(
+        cut_config(discriminator="patch+projected", backbone_weights=str(backbone_file)),
+        use_augment=True,
+    )
+    patch, projected = trainer.discriminators["style"], trainer.discriminators["style_projected"]
+    assert patch.name == "discriminator_style" and projected.get_layer("frozen_features")
+    assert set(trainer.combined.output_names) == {
+        "adversarial_style",
+        "adversarial_style_projected",
+        "nce",
+        "nce_identity",
+    }
+    frozen = projected.get_layer("frozen_features")
+    first = trainer.train_step(batch(0), batch(1))
+    assert first.adversarial_projected > 0 and first.discriminator_projected > 0
+    assert {"adversarial_projected", "discriminator_projected"} <= set(first.as_dict())
+
+    before = {
+        "generator": weights(trainer.generator_photo_to_style),
+        "patch": weights(patch),
+        "head": [np.array(v) for v in projected.trainable_weights],
+        "frozen": [np.array(v) for v in frozen.weights],
+    }
+    trainer.train_step(batch(2), batch(3))
+    after = {
+        "generator": weights(trainer.generator_photo_to_style),
+        "patch": weights(patch),
+        "head": [np.array(v) for v in projected.trainable_weights],
+        "frozen": [np.array(v) for v in frozen.weights],
+    }
+    assert changed(before["generator"], after["generator"])
+    assert changed(before["patch"], after["patch"])
+    assert changed(before["head"], after["head"])
+    assert not changed(before["frozen"], after["frozen"])
+    checkpoint = trainer.checkpoint()
+    assert hasattr(checkpoint, "discriminator_style_projected")
+    assert len(trainer.optimizers) == 3
+
+
+def test_one_discriminator_logs_what_it_always_did(trainer):
+    assert "adversarial_projected" not in trainer.train_step(batch(0), batch(1)).as_dict()
