@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_style.data.folders import export_split, list_images
+from gan_style.data.folders import empty_folder, export_split, list_images
 from gan_style.errors import DataError
 from gan_style.metrics.features import (
     DEFAULT_BATCH_SIZE,
@@ -42,6 +42,7 @@ from gan_style.metrics.features import (
     load_rgb8,
     network_fingerprint,
 )
+from gan_style.store import style_name
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -348,11 +349,13 @@ def evaluate_style(
     from gan_style.errors import StyleError
     from gan_style.transfer import load_stylizer, transfer
 
-    bundle = store.resolve_style(style)
-    description = store.read_style(bundle)
-    model = description.get("model")
-    if model not in (*TRANSLATION_MODELS, "dcgan"):
-        raise StyleError(f"{bundle}: evaluate --style does not know the model {model!r}")
+    opened = store.open_style(style, "evaluate")
+    bundle, description, model, name = (
+        opened.bundle,
+        opened.description,
+        opened.model,
+        opened.name,
+    )
     data = description.get("data", {})
     try:
         style_dataset = data["style"]["dataset"]
@@ -365,7 +368,6 @@ def evaluate_style(
     if missing:
         import shlex
 
-        name = description.get("name", bundle.name)
         verb = "is" if len(missing) == 1 else "are"
         raise StyleError(
             f"style {name!r}: its training data {' and '.join(missing)} {verb} not on this "
@@ -384,16 +386,13 @@ def evaluate_style(
         )
     photo_holdout = export_split(photo_dataset, "holdout", work / "photo_holdout")
 
-    transferred = work / "transferred"
-    transferred.mkdir(parents=True, exist_ok=True)
-    for old in transferred.iterdir():
-        old.unlink()
+    transferred = empty_folder(work / "transferred")
     stylizer = load_stylizer(bundle)
     photos = list_images(photo_holdout)
     for photo in _progress(photos, progress, "transfer"):
         transfer(photo, stylizer).save(transferred / (photo.stem + ".png"))
 
-    result: dict = {"style": description.get("name", bundle.name), "bundle": str(bundle)}
+    result: dict = {"style": name, "bundle": str(bundle)}
     if fid or kid:
         measured, reference = ("transferred", transferred), ("baseline", photo_holdout)
         result.update(_against_holdout(style_holdout, measured, reference, fid, kid, options))
@@ -467,15 +466,12 @@ def _evaluate_generation(
     """
     from gan_style.generate import generate_images, write_images
 
-    generated_folder = work / "generated"
-    if generated_folder.is_dir():
-        for old in generated_folder.iterdir():
-            old.unlink()
+    generated_folder = empty_folder(work / "generated")
     generated = generate_images(bundle, GENERATED_COUNT, seed=options["seed"])
     write_images(generated, generated_folder)
     train_images = export_split(style_dataset, "train", work / "style_train")
     result: dict = {
-        "style": description.get("name", bundle.name),
+        "style": style_name(description, bundle),
         "bundle": str(bundle),
         "model": "dcgan",
     }

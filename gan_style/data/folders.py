@@ -55,6 +55,20 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return images
 
 
+def empty_folder(folder: str | os.PathLike) -> Path:
+    """Creates ``folder`` if need be and removes the files in it (sub-folders are kept).
+
+    For the work folders gan-style owns (a cache's exported split, transfers to score); never
+    for a user's folder.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        if old.is_file() or old.is_symlink():
+            old.unlink()
+    return folder
+
+
 def export_split(dataset: str | os.PathLike, split: str, folder: str | os.PathLike) -> Path:
     """Write the images of a prepared dataset's ``split`` into ``folder`` as they are stored.
 
@@ -83,10 +97,7 @@ def export_split(dataset: str | os.PathLike, split: str, folder: str | os.PathLi
 
     from gan_style.data.tfrecords import parse_example
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():
-        if old.is_file():
-            old.unlink()
+    empty_folder(folder)
     shards = [str(Path(dataset) / name) for name in stamp["shards"]]
     if not shards:
         raise DataError(f"{dataset}: the dataset has no {split!r} images to evaluate with")
