@@ -8,8 +8,8 @@ a network:
 - :func:`structural_similarity` and :func:`peak_signal_to_noise_ratio` (:mod:`.content`)
 
 The feature network lives in :mod:`.inception` and its weights in :mod:`.weights`; both import
-TensorFlow only when a network is built. Folders of images are handled by
-:mod:`gan_style.evaluate`.
+TensorFlow only when a network is built. Folders of images are read by :mod:`.features` (with
+its cache) and scored by :mod:`gan_style.evaluate`.
 """
 
 from gan_style.metrics.content import peak_signal_to_noise_ratio, structural_similarity
