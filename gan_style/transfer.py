@@ -980,32 +980,6 @@ class TransferResult:
         }
 
 
-def summary_table(summary: dict[str, Any]) -> str:
-    """The human-readable summary of a `TransferResult.summary`."""
-    rate = summary["megapixels_per_second"]
-    lines = [
-        f"transferred with style {summary['style']} in {summary['seconds']:.1f} s"
-        + (f" ({summary['megapixels']:.1f} MP, {rate:.2f} MP/s)" if rate else ""),
-        f"  written   {summary['written']:6d}",
-        f"  skipped   {summary['skipped']:6d}   outputs exist (--overwrite replaces them)",
-        f"  failed    {summary['failed']:6d}",
-    ]
-    scales: dict[str, int] = {}
-    for entry in summary.get("styled_at", []):
-        working = entry["working_size"]
-        if working is None:
-            continue
-        scale = (
-            "full resolution"
-            if entry["full_resolution"]
-            else f"shorter side {min(working)} px, then up-sampled"
-        )
-        scales[scale] = scales.get(scale, 0) + 1
-    for scale, count in sorted(scales.items()):
-        lines.append(f"  styled at {count:6d}   {scale}")
-    return "\n".join(lines)
-
-
 def collect_inputs(arguments: Iterable[str]) -> tuple[list[tuple[Path, Path]], list[tuple]]:
     """Expand files, folders and globs into input files.
 
