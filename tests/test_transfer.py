@@ -14,18 +14,13 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from gan_style import store
+from gan_style.batch import collect_inputs
 from gan_style.cli import cli
-from gan_style.config import defaults
+from gan_style.config import PRECISIONS, defaults
+from gan_style.data.image_io import OUTPUT_FORMATS
 from gan_style.errors import ConfigError, DataError, StyleError
-from gan_style.transfer import (
-    OUTPUT_FORMATS,
-    PRECISIONS,
-    Stylizer,
-    TransferConfig,
-    collect_inputs,
-    finish,
-    transfer,
-)
+from gan_style.stylizer import Stylizer, finish
+from gan_style.transfer import TransferConfig, transfer
 from tests.conftest import photo_like, save_jpeg
 from tests.test_tiling import perturbed_generator, psnr
 
