@@ -28,6 +28,10 @@ keeps working for every public name:
 - `gan_style.stylizer`: a loaded style (`Stylizer`), stroke sizes and the pixel maths.
 - `gan_style.batch`: which files a transfer reads and where each result goes.
 
+``gan_style.transfer`` is this module however it is imported, and the module is callable:
+``from gan_style import transfer`` then ``transfer(...)`` calls the function `transfer`, as the
+README shows.
+
 At import time this module needs only the standard library and gan-style's light modules
 (``from gan_style import transfer`` must not pull in TensorFlow, numpy or Pillow); the heavy
 ones load on first use.
@@ -37,7 +41,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import time
+import types
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -419,3 +425,19 @@ def transfer_files(
         result.megapixels += image.width * image.height / 1e6
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as its function `transfer`.
+
+    ``gan_style.transfer`` names both this module (``gan_style.transfer.transfer_files``, as
+    the README shows) and, through ``from gan_style import transfer``, the function the README
+    calls as ``transfer(...)``. A package attribute cannot be both, and Python sets it to the
+    module whenever the module is imported, so the module forwards calls to the function.
+    """
+
+    def __call__(self, *args, **kwargs):
+        return transfer(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -184,6 +184,19 @@ def test_importing_the_api_does_not_import_tensorflow():
     assert completed.returncode == 0, completed.stderr
 
 
+def test_gan_style_transfer_is_the_module_and_calls_the_function():
+    import gan_style
+    import gan_style.transfer as imported
+    from gan_style import transfer as from_package
+
+    module = sys.modules["gan_style.transfer"]
+    assert imported is module and from_package is module and gan_style.transfer is module
+    image = photo_like(12, 8, seed=4)
+    assert np.array_equal(
+        pixels_of(from_package(image, style=STYLE)), pixels_of(transfer(image, style=STYLE))
+    )
+
+
 # --- Inputs, outputs and metadata -------------------------------------------------------------
 
 
