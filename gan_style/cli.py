@@ -907,7 +907,7 @@ def transfer_command(
     from tqdm import tqdm
 
     from gan_style.errors import DataError
-    from gan_style.transfer import TransferConfig, summary_table, transfer_files
+    from gan_style.transfer import TransferConfig, transfer_files
 
     config = TransferConfig(
         inputs=tuple(inputs),
@@ -937,10 +937,36 @@ def transfer_command(
         report=lambda line: tqdm.write(line, file=sys.stderr),
     )
     summary = result.summary
-    click.echo(json.dumps(summary, indent=1) if as_json else summary_table(summary))
+    click.echo(json.dumps(summary, indent=1) if as_json else _transfer_table(summary))
     if result.failed:
         total = len(result.written) + len(result.skipped) + len(result.failed)
         raise DataError(f"{len(result.failed)} of {total} inputs failed (see above)")
+
+
+def _transfer_table(summary: dict) -> str:
+    """The human-readable summary of a `gan_style.transfer.TransferResult.summary`."""
+    rate = summary["megapixels_per_second"]
+    lines = [
+        f"transferred with style {summary['style']} in {summary['seconds']:.1f} s"
+        + (f" ({summary['megapixels']:.1f} MP, {rate:.2f} MP/s)" if rate else ""),
+        f"  written   {summary['written']:6d}",
+        f"  skipped   {summary['skipped']:6d}   outputs exist (--overwrite replaces them)",
+        f"  failed    {summary['failed']:6d}",
+    ]
+    scales: dict[str, int] = {}
+    for entry in summary.get("styled_at", []):
+        working = entry["working_size"]
+        if working is None:
+            continue
+        scale = (
+            "full resolution"
+            if entry["full_resolution"]
+            else f"shorter side {min(working)} px, then up-sampled"
+        )
+        scales[scale] = scales.get(scale, 0) + 1
+    for scale, count in sorted(scales.items()):
+        lines.append(f"  styled at {count:6d}   {scale}")
+    return "\n".join(lines)
 
 
 @cli.command("generate")

@@ -14,18 +14,13 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from gan_style import store
+from gan_style.batch import collect_inputs
 from gan_style.cli import cli
-from gan_style.config import defaults
+from gan_style.config import PRECISIONS, defaults
+from gan_style.data.image_io import OUTPUT_FORMATS
 from gan_style.errors import ConfigError, DataError, StyleError
-from gan_style.transfer import (
-    OUTPUT_FORMATS,
-    PRECISIONS,
-    Stylizer,
-    TransferConfig,
-    collect_inputs,
-    finish,
-    transfer,
-)
+from gan_style.stylizer import Stylizer, finish
+from gan_style.transfer import TransferConfig, transfer
 from tests.conftest import photo_like, save_jpeg
 from tests.test_tiling import perturbed_generator, psnr
 
@@ -187,6 +182,19 @@ def test_importing_the_api_does_not_import_tensorflow():
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stderr
+
+
+def test_gan_style_transfer_is_the_module_and_calls_the_function():
+    import gan_style
+    import gan_style.transfer as imported
+    from gan_style import transfer as from_package
+
+    module = sys.modules["gan_style.transfer"]
+    assert imported is module and from_package is module and gan_style.transfer is module
+    image = photo_like(12, 8, seed=4)
+    assert np.array_equal(
+        pixels_of(from_package(image, style=STYLE)), pixels_of(transfer(image, style=STYLE))
+    )
 
 
 # --- Inputs, outputs and metadata -------------------------------------------------------------

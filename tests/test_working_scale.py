@@ -13,7 +13,8 @@ from PIL import Image
 from gan_style import store
 from gan_style.cli import cli
 from gan_style.errors import ConfigError, StyleError
-from gan_style.transfer import Stylizer, TransferConfig, finish, transfer, upsample_styled
+from gan_style.stylizer import Stylizer, finish, upsample_styled
+from gan_style.transfer import TransferConfig, transfer
 from tests.conftest import photo_like, save_jpeg
 from tests.test_tiling import perturbed_generator
 
