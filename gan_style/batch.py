@@ -18,36 +18,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_style.config import _require
-from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX, OUTPUT_FORMATS
+from gan_style.config import OUTPUT_FORMATS
+from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX
 from gan_style.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gan_style.transfer import TransferConfig
+    from gan_style.config import TransferConfig
 
-_PATTERN_FIELDS = {"stem": "photo", "style": "style", "ext": "jpg"}
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
-
-
-def check_name_pattern(pattern: str) -> str:
-    """Validate an output name pattern (see `gan_style.transfer.TransferConfig.name_pattern`).
-
-    Raises:
-        ConfigError: The pattern uses an unknown field, is malformed, or is not a file name.
-    """
-    try:
-        sample = pattern.format(**_PATTERN_FIELDS)
-    except (KeyError, IndexError, ValueError) as error:
-        raise ConfigError(
-            f"name pattern {pattern!r} is invalid ({error}); use the fields "
-            "{stem}, {style} and {ext}, e.g. '{stem}_{style}.{ext}'"
-        ) from None
-    _require(
-        bool(sample) and "/" not in sample and "\\" not in sample and sample not in (".", ".."),
-        f"name pattern {pattern!r} must give a file name without folders, "
-        "e.g. '{stem}_{style}.{ext}'",
-    )
-    return pattern
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,9 +21,11 @@ from gan_style.config import (
     AUGMENTS,
     DEFAULT_MODEL,
     MODELS,
+    OUTPUT_FORMATS,
     PRECISIONS,
     RESIZE_METHODS,
     STRATEGIES,
+    STROKE_SIZES,
     TRAIN_DISCRIMINATORS,
     TRAIN_LOSSES,
     TRAIN_PRESETS,
@@ -31,6 +33,8 @@ from gan_style.config import (
     GenerateConfig,
     PrepareConfig,
     TrainConfig,
+    TransferConfig,
+    check_stroke_size,
     defaults,
 )
 from gan_style.errors import ConfigError, GanStyleError
@@ -39,6 +43,7 @@ PREPARE_DEFAULTS = defaults(PrepareConfig)
 TRAIN_DEFAULTS = defaults(TrainConfig)
 EVALUATE_DEFAULTS = defaults(EvaluateConfig)
 GENERATE_DEFAULTS = defaults(GenerateConfig)
+TRANSFER_DEFAULTS = defaults(TransferConfig)
 
 
 class _UserError(click.ClickException):
@@ -774,13 +779,11 @@ def _prepare_table(summary: dict, source: str) -> str:
 
 
 class _StrokeSize(click.ParamType):
-    """``auto``, ``full`` or a shorter side in pixels (`gan_style.transfer.check_stroke_size`)."""
+    """``auto``, ``full`` or a shorter side in pixels (`gan_style.config.check_stroke_size`)."""
 
     name = "auto|full|N"
 
     def convert(self, value, param, ctx):
-        from gan_style.transfer import STROKE_SIZES, check_stroke_size
-
         candidate = value
         if isinstance(value, str) and value not in STROKE_SIZES:
             with contextlib.suppress(ValueError):
@@ -798,13 +801,13 @@ class _StrokeSize(click.ParamType):
     "--out",
     "output",
     type=click.Path(path_type=str),
-    default=None,
+    default=TRANSFER_DEFAULTS["output"],
     help="Output file (one input) or folder (created; sub-folders mirrored) "
     "[default: beside each input].",
 )
 @click.option(
     "--name-pattern",
-    default="{stem}_{style}.{ext}",
+    default=TRANSFER_DEFAULTS["name_pattern"],
     show_default=True,
     help="Output file names in a folder: {stem}, {style}, {ext}.",
 )
@@ -812,7 +815,7 @@ class _StrokeSize(click.ParamType):
 @click.option(
     "--strength",
     type=click.FloatRange(0.0, 1.0),
-    default=1.0,
+    default=TRANSFER_DEFAULTS["strength"],
     show_default=True,
     help="Blend with the input: 0 returns it unchanged, 1 is the full style.",
 )
@@ -824,34 +827,34 @@ class _StrokeSize(click.ParamType):
 @click.option(
     "--max-size",
     type=click.IntRange(min=1),
-    default=None,
+    default=TRANSFER_DEFAULTS["max_size"],
     help="Shrink images whose longer side exceeds this many pixels first.",
 )
 @click.option(
     "--tile",
     type=click.IntRange(min=0),
-    default=None,
+    default=TRANSFER_DEFAULTS["tile"],
     help="Tile side in pixels, 0 for one pass [default: from the image size and --memory]. "
     "The result does not depend on it.",
 )
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["jpeg", "png", "webp", "tiff"]),
-    default=None,
+    type=click.Choice(tuple(OUTPUT_FORMATS)),
+    default=TRANSFER_DEFAULTS["output_format"],
     help="Output format [default: the input's (PNG for others), or --out's extension].",
 )
 @click.option(
     "--quality",
     type=click.IntRange(1, 100),
-    default=95,
+    default=TRANSFER_DEFAULTS["quality"],
     show_default=True,
     help="JPEG and WebP quality (100: lossless WebP).",
 )
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
-    default="auto",
+    default=TRANSFER_DEFAULTS["precision"],
     show_default=True,
     help="Precision of the convolutions; auto: bfloat16 on a CPU that has it natively, "
     "float16 on a GPU, else float32.",
@@ -860,14 +863,14 @@ class _StrokeSize(click.ParamType):
     "--memory",
     "memory_budget_mb",
     type=click.IntRange(min=64),
-    default=1152,
+    default=TRANSFER_DEFAULTS["memory_budget_mb"],
     show_default=True,
     help="Working memory to aim at, in MiB (beside TensorFlow's ~700); tiles fit in it.",
 )
 @click.option(
     "--stroke-size",
     type=_StrokeSize(),
-    default="auto",
+    default=TRANSFER_DEFAULTS["stroke_size"],
     show_default=True,
     help="Shorter side (px) to style at, so brush strokes keep their trained size; the result "
     "is up-sampled to full size with the photo's edges. auto: the style's own (full if it "
@@ -876,29 +879,12 @@ class _StrokeSize(click.ParamType):
 @click.option(
     "--detail",
     type=click.FloatRange(0.0, 2.0),
-    default=1.0,
+    default=TRANSFER_DEFAULTS["detail"],
     show_default=True,
     help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
 )
 @json_option
-def transfer_command(
-    inputs,
-    style,
-    output,
-    name_pattern,
-    overwrite,
-    strength,
-    preserve_color,
-    max_size,
-    tile,
-    output_format,
-    quality,
-    precision,
-    memory_budget_mb,
-    stroke_size,
-    detail,
-    as_json,
-) -> None:
+def transfer_command(inputs, as_json, **options) -> None:
     """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
 
     Each output keeps its input's size, orientation (upright), ICC profile and metadata. Bad
@@ -907,25 +893,9 @@ def transfer_command(
     from tqdm import tqdm
 
     from gan_style.errors import DataError
-    from gan_style.transfer import TransferConfig, transfer_files
+    from gan_style.transfer import transfer_files
 
-    config = TransferConfig(
-        inputs=tuple(inputs),
-        style=style,
-        output=output,
-        name_pattern=name_pattern,
-        overwrite=overwrite,
-        strength=strength,
-        preserve_color=preserve_color,
-        max_size=max_size,
-        tile=tile,
-        output_format=output_format,
-        quality=quality,
-        precision=precision,
-        memory_budget_mb=memory_budget_mb,
-        stroke_size=stroke_size,
-        detail=detail,
-    )
+    config = TransferConfig(inputs=tuple(inputs), **options)
 
     def tile_progress(steps):
         return tqdm(steps, desc="tiles", unit="step", file=sys.stderr, disable=None, leave=False)

@@ -173,7 +173,8 @@ _COMMAND_MODELS = {
 
 def style_name(description: dict[str, Any], bundle: Path) -> str:
     """The name of the style in ``bundle`` (the folder's name where ``style.json`` has none)."""
-    return description.get("name") or Path(bundle).name
+    name = description.get("name")
+    return name if isinstance(name, str) and name else Path(bundle).name
 
 
 def open_style(style: str | os.PathLike, command: str) -> OpenedStyle:

@@ -19,7 +19,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_style.config import PRECISIONS, TRANSLATION_MODELS, _require
+from gan_style.config import (
+    MIN_STROKE_SIZE,
+    PRECISIONS,
+    _require,
+    check_stroke_size,
+)
 from gan_style.errors import StyleError
 
 if TYPE_CHECKING:
@@ -28,32 +33,8 @@ if TYPE_CHECKING:
 
     from gan_style.tiling import TiledGenerator
 
-STROKE_SIZES = ("auto", "full")
-"""The named ``stroke_size`` values; any other is a shorter side in pixels of at least
-`MIN_STROKE_SIZE`."""
-
-MIN_STROKE_SIZE = 32
-"""Smallest working shorter side (pixels): below it the generator sees mostly padding."""
-
 STROKE_SIZE_KEY = "stroke_size"
 """The ``style.json`` key with the shorter side (pixels) of the images the generator trained on."""
-
-
-def check_stroke_size(value: int | str) -> int | str:
-    """Validate a ``stroke_size``: ``auto``, ``full`` or an int of at least `MIN_STROKE_SIZE`.
-
-    Raises:
-        ConfigError: Anything else; the message says what was received.
-    """
-    valid = value in STROKE_SIZES or (
-        isinstance(value, int) and not isinstance(value, bool) and value >= MIN_STROKE_SIZE
-    )
-    _require(
-        valid,
-        f"stroke_size must be 'auto', 'full' or a shorter side of at least {MIN_STROKE_SIZE} "
-        f"pixels; got {value!r}",
-    )
-    return value
 
 
 def bundle_stroke_size(description: dict[str, Any], bundle: Path) -> int | None:
@@ -123,16 +104,8 @@ class Stylizer:
             precision in PRECISIONS,
             f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}",
         )
-        bundle = store.resolve_style(style)
-        description = store.read_style(bundle)
-        name = _style_name(description, bundle)
-        model = description.get("model", "cyclegan")
-        if model not in TRANSLATION_MODELS:
-            raise StyleError(
-                f"{bundle}: style {name!r} is a {model!r} model, which makes new images from "
-                f"noise: use `gan-style generate --style {name}`; transfer needs a photo → "
-                f"style model ({', '.join(TRANSLATION_MODELS)})"
-            )
+        opened = store.open_style(style, "transfer")
+        bundle, description, name = opened.bundle, opened.description, opened.name
         stroke_size = bundle_stroke_size(description, bundle)
         # Importing tiling first also registers gan-style's layers, which loading needs.
         from gan_style.tiling import TiledGenerator
@@ -266,8 +239,9 @@ class Stylizer:
 
 
 def _style_name(description: dict[str, Any], bundle: Path) -> str:
-    name = description.get("name")
-    return name if isinstance(name, str) and name else bundle.name
+    from gan_style.store import style_name
+
+    return style_name(description, bundle)
 
 
 @functools.lru_cache(maxsize=2)

@@ -20,9 +20,9 @@ the output's luma with the input's chroma, BT.601 YCbCr as in JPEG) and blend wi
 EXIF (orientation cleared: the pixels are upright), XMP, resolution and transparency where the
 output format can hold them.
 
-This module holds the two entry points, their options (`TransferConfig`) and the steps they
-share; the parts live beside it and are re-exported here, so ``gan_style.transfer.NAME``
-keeps working for every public name:
+This module holds the two entry points and the steps they share; their options,
+`TransferConfig`, live with every command's in `gan_style.config`. The parts live beside it
+and are re-exported here, so ``gan_style.transfer.NAME`` keeps working for every public name:
 
 - `gan_style.data.image_io`: reading an input with its metadata, writing an output with it.
 - `gan_style.stylizer`: a loaded style (`Stylizer`), stroke sizes and the pixel maths.
@@ -39,7 +39,6 @@ ones load on first use.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import time
@@ -50,14 +49,21 @@ from typing import TYPE_CHECKING
 from gan_style.batch import (
     TransferJob,
     TransferResult,
-    check_name_pattern,
     collect_inputs,
     plan_jobs,
 )
-from gan_style.config import PRECISIONS, _Config, _require
+from gan_style.config import (
+    MIN_STROKE_SIZE,
+    OUTPUT_FORMATS,
+    PRECISIONS,
+    STROKE_SIZES,
+    TransferConfig,
+    _require,
+    check_name_pattern,
+    check_stroke_size,
+)
 from gan_style.data.image_io import (
     _ALPHA_FORMATS,
-    OUTPUT_FORMATS,
     Source,
     _source_from_image,
     read_source,
@@ -65,13 +71,10 @@ from gan_style.data.image_io import (
 )
 from gan_style.errors import DataError
 from gan_style.stylizer import (
-    MIN_STROKE_SIZE,
     STROKE_SIZE_KEY,
-    STROKE_SIZES,
     Stylizer,
     _style_name,
     bundle_stroke_size,
-    check_stroke_size,
     finish,
     load_stylizer,
     upsample_styled,
@@ -106,92 +109,6 @@ __all__ = [
     "upsample_styled",
     "write_image",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class TransferConfig(_Config):
-    """Options of ``gan-style transfer``.
-
-    Args:
-        inputs: Files, folders (walked recursively for image files) and glob patterns.
-        style: Name of a style in the store, or the path of a style bundle.
-        output: None writes each result beside its input. A file name (with an image
-            extension) when there is exactly one input. Otherwise a folder, created if needed,
-            where the results keep the sub-folders of their input folder or glob.
-        name_pattern: File name of each result when ``output`` is not a file: ``{stem}`` (the
-            input's name without extension), ``{style}`` (the style's name), ``{ext}`` (the
-            output format's extension; the input's own when the format is unchanged).
-        overwrite: Replace results that exist already (they are skipped otherwise). Inputs are
-            never overwritten.
-        strength: 0-1: blend of the styled image with the input (0 returns the input).
-        preserve_color: Keep the input's colours (chroma) and take only the style's luminance.
-        max_size: Shrink images whose longer side exceeds this many pixels first.
-        tile: Tile side in pixels; 0 runs each image in one pass; None chooses from the image
-            size and ``memory_budget_mb``. The result does not depend on it.
-        output_format: ``jpeg``, ``png``, ``webp`` or ``tiff``; None keeps the input's format
-            when it is one of those (else PNG), or follows ``output``'s extension.
-        quality: JPEG and WebP quality, 1-100 (100 writes lossless WebP).
-        precision: ``auto`` (as in training: ``mixed_bfloat16`` on a CPU with native
-            bfloat16, where it measured 1.4-1.8× as fast as float32 with outputs 44-58 dB
-            PSNR from float32's; ``mixed_float16`` on a GPU; else ``float32``), or one of
-            those three.
-        memory_budget_mb: Working memory to aim at, in MiB, beside TensorFlow's own (~650 MiB).
-        stroke_size: Shorter side (pixels) to run the generator at, so that its brush strokes
-            have the size they had in training: ``auto`` takes the bundle's ``stroke_size``
-            (``full`` for bundles without one), ``full`` runs at full resolution (exact,
-            tiled), an int (at least 32) that many pixels. Images already that small or
-            smaller are styled at their own size; the output always has the input's size.
-        detail: 0-2: how much of the photo's luma detail finer than the working scale is
-            added back to the up-sampled styled image (`upsample_styled`); unused at full
-            resolution.
-    """
-
-    inputs: tuple[str, ...]
-    style: str
-    output: str | None = None
-    name_pattern: str = "{stem}_{style}.{ext}"
-    overwrite: bool = False
-    strength: float = 1.0
-    preserve_color: bool = False
-    max_size: int | None = None
-    tile: int | None = None
-    output_format: str | None = None
-    quality: int = 95
-    precision: str = "auto"
-    memory_budget_mb: int = 1152
-    stroke_size: int | str = "auto"
-    detail: float = 1.0
-
-    def __post_init__(self) -> None:
-        inputs = (self.inputs,) if isinstance(self.inputs, str | os.PathLike) else self.inputs
-        object.__setattr__(self, "inputs", tuple(os.fspath(item) for item in inputs))
-        _require(len(self.inputs) > 0, "give at least one input file, folder or glob")
-        _require(bool(self.style), "give a style: a name in the store or a bundle's path")
-        _require(0.0 <= self.strength <= 1.0, f"strength must be in [0, 1], got {self.strength}")
-        _require(
-            self.max_size is None or self.max_size >= 1,
-            f"max_size must be at least 1 pixel, got {self.max_size}",
-        )
-        _require(
-            self.tile is None or self.tile == 0 or self.tile >= 32,
-            f"tile must be 0 (one pass) or at least 32 pixels, got {self.tile}",
-        )
-        _require(
-            self.output_format is None or self.output_format in OUTPUT_FORMATS,
-            f"output_format must be one of {', '.join(OUTPUT_FORMATS)}; got {self.output_format!r}",
-        )
-        _require(1 <= self.quality <= 100, f"quality must be in 1-100, got {self.quality}")
-        _require(
-            self.precision in PRECISIONS,
-            f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}",
-        )
-        _require(
-            self.memory_budget_mb >= 64,
-            f"memory_budget_mb must be at least 64, got {self.memory_budget_mb}",
-        )
-        check_stroke_size(self.stroke_size)
-        _require(0.0 <= self.detail <= 2.0, f"detail must be in [0, 2], got {self.detail}")
-        check_name_pattern(self.name_pattern)
 
 
 # --- The Python API ---------------------------------------------------------------------------
@@ -230,7 +147,7 @@ def transfer(
         tile: Tile side in pixels; 0 one pass; None automatic. The result does not depend on it.
         precision: ``auto`` (see `TransferConfig.precision`), ``float32``,
             ``mixed_bfloat16`` or ``mixed_float16``.
-        memory_budget: Working memory to aim at, in bytes; None: 1152 MiB.
+        memory_budget: Working memory to aim at, in bytes; None: `MEMORY_BUDGET_MB` MiB.
         progress: Wraps the iterable of tile steps of a tiled image (e.g. ``tqdm``).
         stroke_size: ``auto``, ``full`` or the shorter side in pixels to style at (see
             `TransferConfig.stroke_size`).

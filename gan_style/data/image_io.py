@@ -25,7 +25,6 @@ from gan_style.errors import DataError
 if TYPE_CHECKING:
     from PIL import Image
 
-OUTPUT_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
 """``--format`` names → Pillow format names of the formats transfer writes."""
 
 _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}

@@ -17,6 +17,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
+from gan_style.config import MEMORY_BUDGET_MB
 from gan_style.tiling.program import (
     Blur,
     Conv,
@@ -30,7 +31,7 @@ from gan_style.tiling.program import (
     _pointwise_tail,
 )
 
-DEFAULT_MEMORY_BUDGET = 1152 * 2**20
+DEFAULT_MEMORY_BUDGET = MEMORY_BUDGET_MB * 2**20
 """Working memory (bytes) the automatic plan aims at, on top of TensorFlow's own ~0.7 GB: with
 it a 12-megapixel photo stays under 2 GB of resident memory with either preset's generator."""
 
