@@ -1,0 +1,130 @@
+"""The text reports of the commands: pure functions from a result dict to the lines printed."""
+
+from __future__ import annotations
+
+
+def prepare_table(summary: dict, source: str) -> str:
+    rate = summary["images_per_second"]
+    lines = [
+        f"prepared {source} → {summary['output']} in {summary['seconds']:.1f} s"
+        + (f" ({rate:.1f} images/s)" if rate else ""),
+        f"  kept        {summary['kept']:6d}   train {summary['train']}, "
+        f"held out {summary['holdout']}",
+        f"  duplicates  {summary['duplicates']:6d}",
+        f"  rejected    {summary['rejected']:6d}",
+    ]
+    for reason, count in summary["rejected_by_reason"].items():
+        lines.append(f"    {reason:<28s}{count:6d}")
+    lines.append(f"  ignored     {summary['ignored']:6d}   non-image files")
+    return "\n".join(lines)
+
+
+def transfer_table(summary: dict) -> str:
+    """The human-readable summary of a `gan_style.transfer.TransferResult.summary`."""
+    rate = summary["megapixels_per_second"]
+    lines = [
+        f"transferred with style {summary['style']} in {summary['seconds']:.1f} s"
+        + (f" ({summary['megapixels']:.1f} MP, {rate:.2f} MP/s)" if rate else ""),
+        f"  written   {summary['written']:6d}",
+        f"  skipped   {summary['skipped']:6d}   outputs exist (--overwrite replaces them)",
+        f"  failed    {summary['failed']:6d}",
+    ]
+    scales: dict[str, int] = {}
+    for entry in summary.get("styled_at", []):
+        working = entry["working_size"]
+        if working is None:
+            continue
+        scale = (
+            "full resolution"
+            if entry["full_resolution"]
+            else f"shorter side {min(working)} px, then up-sampled"
+        )
+        scales[scale] = scales.get(scale, 0) + 1
+    for scale, count in sorted(scales.items()):
+        lines.append(f"  styled at {count:6d}   {scale}")
+    return "\n".join(lines)
+
+
+def evaluation_table(result: dict, title: str, plot: str | None = None) -> str:
+    """``evaluate DIR_A DIR_B``'s report (see `gan_style.evaluate.compare_folders`)."""
+    lines = [f"{title}"]
+    if "n_a" in result:
+        lines.append(f"  images      {result['n_a']} vs {result['n_b']}")
+    if result.get("fid") is not None:
+        lines.append(f"  FID         {result['fid']:.2f}")
+    if result.get("kid") is not None:
+        lines.append(
+            f"  KID         {result['kid']:.5f} ± {result['kid_std']:.5f}"
+            f"   (×1000: {1000 * result['kid']:.2f} ± {1000 * result['kid_std']:.2f})"
+        )
+    if result.get("ssim") is not None:
+        lines.append(f"  SSIM        {result['ssim']:.4f}   (to the inputs; 1 = unchanged)")
+    if result.get("psnr") is not None:
+        lines.append(f"  PSNR        {result['psnr']:.2f} dB (to the inputs, mean per image)")
+    if result.get("small_sample_warning"):
+        lines.append(f"  note: {result['small_sample_warning']}")
+    if plot:
+        lines.append(f"  chart: {plot}")
+    return "\n".join(lines)
+
+
+def _measured_keys(result: dict) -> tuple[str, str, str, str]:
+    """(key of the measured report, its column title, key of the reference, its title)."""
+    if result.get("model") == "dcgan":
+        return "generated", "generated", "reference", "training images"
+    return "transferred", "transferred", "baseline", "photos as they are"
+
+
+def style_evaluation_table(result: dict, plot: str | None = None) -> str:
+    """``evaluate --style``'s report (see `gan_style.evaluate.evaluate_style` for ``result``)."""
+    generation = result.get("model") == "dcgan"
+    measured, measured_title, reference, reference_title = _measured_keys(result)
+    if generation:
+        lines = [f"style {result['style']}: generated images against its held-out images"]
+    else:
+        lines = [
+            f"style {result['style']}: its held-out photos, transferred, against its held-out "
+            "images"
+        ]
+    if measured in result:
+        counts = (
+            f"{result['n_style_holdout']} style (held out: never trained on), "
+            f"{result[measured]['n_b']} generated, {result[reference]['n_b']} training images"
+            if generation
+            else f"{result['n_style_holdout']} style, {result['n_photo_holdout']} photos "
+            "(held out: never trained on)"
+        )
+        lines.append(f"  images      {counts}")
+        lines.append(f"  {'':12s}{measured_title:>14s}{reference_title:>22s}")
+        for key, label in (("fid", "FID"), ("kid", "KID ×1000")):
+            if result[measured].get(key) is None:
+                continue
+            scale = 1000 if key == "kid" else 1
+            cells = []
+            for part in (measured, reference):
+                value = scale * result[part][key]
+                spread = f" ± {scale * result[part]['kid_std']:.2f}" if key == "kid" else ""
+                cells.append(f"{value:.2f}{spread}")
+            lines.append(f"  {label:<12s}{cells[0]:>14s}{cells[1]:>22s}")
+        note = result[measured].get("small_sample_warning")
+        if note:
+            lines.append(f"  note: {note}")
+    if result.get("ssim") is not None:
+        lines.append(f"  SSIM        {result['ssim']:.4f}   (transfers vs their input photos)")
+        lines.append(f"  PSNR        {result['psnr']:.2f} dB")
+    recognition = result.get("recognition")
+    if recognition:
+        share, counts = recognition["style_share"], recognition["counts"]
+        lines.append(
+            f"  recognised as the style (a classifier fit on {recognition['n_style_train']} "
+            f"style and {recognition['n_photo_train']} photo training images):"
+        )
+        for key, label in (
+            ("transferred", "transferred photos"),
+            ("photos", "photos as they are"),
+            ("style_holdout", "held-out style images"),
+        ):
+            lines.append(f"    {label:<24s}{100 * share[key]:5.1f} %  of {counts[key]}")
+    if plot:
+        lines.append(f"  chart: {plot}")
+    return "\n".join(lines)

@@ -1,0 +1,157 @@
+"""`gan-style transfer`: apply a style to photos of any size."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+
+import click
+
+from gan_style.cli.app import cli, json_option, progress_bar
+from gan_style.cli.tables import transfer_table
+from gan_style.config import (
+    OUTPUT_FORMATS,
+    PRECISIONS,
+    STROKE_SIZES,
+    TransferConfig,
+    check_stroke_size,
+    defaults,
+)
+from gan_style.errors import DataError
+
+TRANSFER_DEFAULTS = defaults(TransferConfig)
+
+
+class _StrokeSize(click.ParamType):
+    """``auto``, ``full`` or a shorter side in pixels (`gan_style.config.check_stroke_size`)."""
+
+    name = "auto|full|N"
+
+    def convert(self, value, param, ctx):
+        candidate = value
+        if isinstance(value, str) and value not in STROKE_SIZES:
+            with contextlib.suppress(ValueError):
+                candidate = int(value)
+        # A ConfigError, so that the group prints it as one line, like the config's own checks.
+        return check_stroke_size(candidate)
+
+
+@cli.command("transfer")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--style", required=True, help="Style: a name in the store or the path of a style bundle."
+)
+@click.option(
+    "--out",
+    "output",
+    type=click.Path(path_type=str),
+    default=TRANSFER_DEFAULTS["output"],
+    help="Output file (one input) or folder (created; sub-folders mirrored) "
+    "[default: beside each input].",
+)
+@click.option(
+    "--name-pattern",
+    default=TRANSFER_DEFAULTS["name_pattern"],
+    show_default=True,
+    help="Output file names in a folder: {stem}, {style}, {ext}.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (never an input).")
+@click.option(
+    "--strength",
+    type=click.FloatRange(0.0, 1.0),
+    default=TRANSFER_DEFAULTS["strength"],
+    show_default=True,
+    help="Blend with the input: 0 returns it unchanged, 1 is the full style.",
+)
+@click.option(
+    "--preserve-color",
+    is_flag=True,
+    help="Keep the input's colours; take only the style's luminance and texture.",
+)
+@click.option(
+    "--max-size",
+    type=click.IntRange(min=1),
+    default=TRANSFER_DEFAULTS["max_size"],
+    help="Shrink images whose longer side exceeds this many pixels first.",
+)
+@click.option(
+    "--tile",
+    type=click.IntRange(min=0),
+    default=TRANSFER_DEFAULTS["tile"],
+    help="Tile side in pixels, 0 for one pass [default: from the image size and --memory]. "
+    "The result does not depend on it.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(tuple(OUTPUT_FORMATS)),
+    default=TRANSFER_DEFAULTS["output_format"],
+    help="Output format [default: the input's (PNG for others), or --out's extension].",
+)
+@click.option(
+    "--quality",
+    type=click.IntRange(1, 100),
+    default=TRANSFER_DEFAULTS["quality"],
+    show_default=True,
+    help="JPEG and WebP quality (100: lossless WebP).",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default=TRANSFER_DEFAULTS["precision"],
+    show_default=True,
+    help="Precision of the convolutions; auto: bfloat16 on a CPU that has it natively, "
+    "float16 on a GPU, else float32.",
+)
+@click.option(
+    "--memory",
+    "memory_budget_mb",
+    type=click.IntRange(min=64),
+    default=TRANSFER_DEFAULTS["memory_budget_mb"],
+    show_default=True,
+    help="Working memory to aim at, in MiB (beside TensorFlow's ~700); tiles fit in it.",
+)
+@click.option(
+    "--stroke-size",
+    type=_StrokeSize(),
+    default=TRANSFER_DEFAULTS["stroke_size"],
+    show_default=True,
+    help="Shorter side (px) to style at, so brush strokes keep their trained size; the result "
+    "is up-sampled to full size with the photo's edges. auto: the style's own (full if it "
+    "records none); full: style at full resolution.",
+)
+@click.option(
+    "--detail",
+    type=click.FloatRange(0.0, 2.0),
+    default=TRANSFER_DEFAULTS["detail"],
+    show_default=True,
+    help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
+)
+@json_option
+def transfer_command(inputs, as_json, **options) -> None:
+    """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
+
+    Each output keeps its input's size, orientation (upright), ICC profile and metadata. Bad
+    inputs are reported and skipped; the exit code is non-zero if any failed.
+    """
+    from tqdm import tqdm
+
+    from gan_style.transfer import transfer_files
+
+    config = TransferConfig(inputs=tuple(inputs), **options)
+
+    def tile_progress(steps):
+        return tqdm(steps, desc="tiles", unit="step", file=sys.stderr, disable=None, leave=False)
+
+    result = transfer_files(
+        config,
+        progress=progress_bar("transferring", unit="file"),
+        tile_progress=tile_progress,
+        report=lambda line: tqdm.write(line, file=sys.stderr),
+    )
+    summary = result.summary
+    click.echo(json.dumps(summary, indent=1) if as_json else transfer_table(summary))
+    if result.failed:
+        total = len(result.written) + len(result.skipped) + len(result.failed)
+        raise DataError(f"{len(result.failed)} of {total} inputs failed (see above)")
