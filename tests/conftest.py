@@ -101,3 +101,55 @@ def synthetic_efficientnet(seed: int = 0, blocks: int | None = None) -> dict[str
         arrays[prefix + "_project_conv.weight"] = conv((cout, hidden, 1, 1))
         arrays.update(bn(prefix + "_bn2", cout))
     return arrays
+
+
+def perturbed_generator(num_filters: int, num_blocks: int, seed: int = 0, antialias: bool = False):
+    """A ResNet generator with random but far from trivial weights.
+
+    He-scaled kernels and random norm scales and offsets give outputs that span tanh's range,
+    so a normalisation that used the wrong statistics shows in every pixel.
+    """
+    from gan_style.models.generators import build_resnet_generator
+
+    generator = build_resnet_generator(
+        num_filters=num_filters, num_blocks=num_blocks, antialias=antialias
+    )
+    rng = np.random.default_rng(seed)
+    for weight in generator.weights:
+        shape = tuple(weight.shape)
+        if weight.path.endswith("gamma"):
+            weight.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        elif weight.path.endswith("beta"):
+            weight.assign(rng.normal(0.0, 0.3, shape).astype("float32"))
+        elif weight.path.endswith("kernel"):
+            scale = np.sqrt(2.0 / np.prod(shape[:-1]))
+            weight.assign(rng.normal(0.0, scale, shape).astype("float32"))
+        elif weight.path.endswith("bias"):
+            weight.assign(rng.normal(0.0, 0.1, shape).astype("float32"))
+    return generator
+
+
+def psnr(first: np.ndarray, second: np.ndarray) -> float:
+    error = np.mean((first.astype(np.float64) - second.astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else 10 * np.log10(255.0**2 / error)
+
+
+@pytest.fixture(scope="module")
+def random_weights():
+    """He-initialised kernels and unit batch-norm statistics in the weights file's layout."""
+    from gan_style.metrics.inception import build_inception_network
+
+    rng = np.random.default_rng(0)
+    weights = {}
+    for layer in build_inception_network().layers:
+        if layer.name.endswith(".conv2d"):
+            unit = "net.layers." + layer.name[: -len(".conv2d")]
+            height, width, inputs, outputs = layer.kernel.shape
+            kernel = rng.normal(
+                0, np.sqrt(2 / (height * width * inputs)), (outputs, inputs, height, width)
+            )
+            weights[unit + ".weight"] = kernel.astype(np.float32)
+            weights[unit + ".beta"] = np.zeros(outputs, np.float32)
+            weights[unit + ".mean"] = np.zeros(outputs, np.float32)
+            weights[unit + ".var"] = np.ones(outputs, np.float32)
+    return weights

@@ -21,7 +21,7 @@ BUILTIN = "painted"
 @pytest.fixture(scope="module")
 def builtin_folder(tmp_path_factory) -> Path:
     """A built-in styles folder with one tiny translation style, trained on data gone since."""
-    from tests.test_tiling import perturbed_generator
+    from tests.conftest import perturbed_generator
 
     folder = tmp_path_factory.mktemp("builtin")
     bundle = folder / BUILTIN

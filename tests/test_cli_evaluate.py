@@ -15,11 +15,10 @@ from gan_style.cli import cli
 from gan_style.metrics import kernel_inception_distance
 from gan_style.metrics.features import folder_features
 from tests.conftest import photo_like
-from tests.test_evaluate import random_weights  # noqa: F401  (fixture)
 
 
 @pytest.fixture(scope="module")
-def weights_file(random_weights, tmp_path_factory):  # noqa: F811
+def weights_file(random_weights, tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "random_inception.npz"
     np.savez(path, **random_weights)
     return path

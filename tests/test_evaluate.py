@@ -22,27 +22,6 @@ from gan_style.metrics.features import compute_features, folder_features, load_r
 from gan_style.metrics.weights import weights_fingerprint
 
 
-@pytest.fixture(scope="module")
-def random_weights():
-    """He-initialised kernels and unit batch-norm statistics in the weights file's layout."""
-    from gan_style.metrics.inception import build_inception_network
-
-    rng = np.random.default_rng(0)
-    weights = {}
-    for layer in build_inception_network().layers:
-        if layer.name.endswith(".conv2d"):
-            unit = "net.layers." + layer.name[: -len(".conv2d")]
-            height, width, inputs, outputs = layer.kernel.shape
-            kernel = rng.normal(
-                0, np.sqrt(2 / (height * width * inputs)), (outputs, inputs, height, width)
-            )
-            weights[unit + ".weight"] = kernel.astype(np.float32)
-            weights[unit + ".beta"] = np.zeros(outputs, np.float32)
-            weights[unit + ".mean"] = np.zeros(outputs, np.float32)
-            weights[unit + ".var"] = np.ones(outputs, np.float32)
-    return weights
-
-
 def _save(path, seed, size=(48, 40), **options):
     pixels = np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     Image.fromarray(pixels).save(path, **options)

@@ -22,33 +22,7 @@ from gan_style.tiling import (
     read_generator,
     tile_grid,
 )
-from tests.conftest import SHARED, photo_like
-
-
-def perturbed_generator(
-    num_filters: int, num_blocks: int, seed: int = 0, antialias: bool = False
-) -> keras.Sequential:
-    """A ResNet generator with random but far from trivial weights.
-
-    He-scaled kernels and random norm scales and offsets give outputs that span tanh's range,
-    so a normalisation that used the wrong statistics shows in every pixel.
-    """
-    generator = build_resnet_generator(
-        num_filters=num_filters, num_blocks=num_blocks, antialias=antialias
-    )
-    rng = np.random.default_rng(seed)
-    for weight in generator.weights:
-        shape = tuple(weight.shape)
-        if weight.path.endswith("gamma"):
-            weight.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
-        elif weight.path.endswith("beta"):
-            weight.assign(rng.normal(0.0, 0.3, shape).astype("float32"))
-        elif weight.path.endswith("kernel"):
-            scale = np.sqrt(2.0 / np.prod(shape[:-1]))
-            weight.assign(rng.normal(0.0, scale, shape).astype("float32"))
-        elif weight.path.endswith("bias"):
-            weight.assign(rng.normal(0.0, 0.1, shape).astype("float32"))
-    return generator
+from tests.conftest import SHARED, perturbed_generator, photo_like, psnr
 
 
 def photo(width: int, height: int) -> np.ndarray:
@@ -60,11 +34,6 @@ def photo(width: int, height: int) -> np.ndarray:
     else:
         image = photo_like(width, height, seed=7)
     return np.asarray(image)
-
-
-def psnr(first: np.ndarray, second: np.ndarray) -> float:
-    error = np.mean((first.astype(np.float64) - second.astype(np.float64)) ** 2)
-    return float("inf") if error == 0 else 10 * np.log10(255.0**2 / error)
 
 
 def to_uint8(output: np.ndarray) -> np.ndarray:

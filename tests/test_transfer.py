@@ -21,8 +21,7 @@ from gan_style.data.image_io import OUTPUT_FORMATS
 from gan_style.errors import ConfigError, DataError, StyleError
 from gan_style.stylizer import Stylizer, finish
 from gan_style.transfer import TransferConfig, transfer
-from tests.conftest import photo_like, save_jpeg
-from tests.test_tiling import perturbed_generator, psnr
+from tests.conftest import perturbed_generator, photo_like, psnr, save_jpeg
 
 STYLE = "toy"
 

@@ -15,8 +15,7 @@ from gan_style.cli import cli
 from gan_style.errors import ConfigError, StyleError
 from gan_style.stylizer import Stylizer, finish, upsample_styled
 from gan_style.transfer import TransferConfig, transfer
-from tests.conftest import photo_like, save_jpeg
-from tests.test_tiling import perturbed_generator
+from tests.conftest import perturbed_generator, photo_like, save_jpeg
 
 PLAIN, SIZED = "plain", "sized"
 """A style without ``stroke_size`` (as older bundles and ``monet``) and one with 32."""
