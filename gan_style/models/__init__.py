@@ -1,42 +1,10 @@
 """Generators, discriminators and the custom layers they are made of.
 
-The builders live in `gan_style.models.generators` and `gan_style.models.discriminators`, each
-with a registry by name (`GENERATORS`, `DISCRIMINATORS`). This package module itself imports
-nothing heavy: the CLI takes its `click.Choice` lists from the name tuples below without paying
-for a TensorFlow import, and a test checks that they match the registries.
+The builders live in `gan_style.models.generators` and `gan_style.models.discriminators`; the
+trainers call them by name of function (the choices a user has, such as
+``--discriminator``, are in `gan_style.config`). This package module holds the argument checks
+they share and imports nothing heavy.
 """
-
-from collections.abc import Mapping
-from typing import TypeVar
-
-from gan_style.errors import ConfigError
-
-GENERATOR_NAMES = ("resnet", "dcgan")
-DISCRIMINATOR_NAMES = ("patch", "dcgan", "projected")
-
-_Entry = TypeVar("_Entry")
-
-
-def lookup(registry: Mapping[str, _Entry], name: str, kind: str) -> _Entry:
-    """Returns the registry entry called `name`.
-
-    Args:
-        registry: Mapping from name to entry (a builder, a loss specification, ...).
-        name: The name asked for, usually from a config or a command-line option.
-        kind: What the registry holds, for the error message (e.g. "generator").
-
-    Returns:
-        The entry registered under `name`.
-
-    Raises:
-        ConfigError: (a `ValueError`) if `name` is not registered; the message lists the valid
-            names.
-    """
-    try:
-        return registry[name]
-    except KeyError:
-        valid = ", ".join(repr(key) for key in registry)
-        raise ConfigError(f"Unknown {kind} {name!r}; expected one of: {valid}.") from None
 
 
 def check_positive_int(value: int, argument: str) -> None:

@@ -8,12 +8,12 @@ differentiable augmentation applies to real and fake images in D's own `train_on
 the combined generator model, and is skipped at inference.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import keras
 import numpy as np
 
-from gan_style.models import check_positive_int, check_power_of_two_size, lookup
+from gan_style.models import check_positive_int, check_power_of_two_size
 from gan_style.models.generators import BATCH_NORM_MOMENTUM
 from gan_style.models.layers import Blur2D, gan_kernel_initializer, instance_normalization
 from gan_style.models.projected import FrozenFeatures
@@ -215,20 +215,3 @@ def build_projected_discriminator(
     if backbone is not None:
         features.set_backbone(backbone)
     return model
-
-
-DISCRIMINATORS: dict[str, Callable[..., keras.Sequential]] = {
-    "patch": build_patch_discriminator,
-    "dcgan": build_dcgan_discriminator,
-    "projected": build_projected_discriminator,
-}
-"""Discriminator builders by name; `gan_style.models.DISCRIMINATOR_NAMES` lists the same names."""
-
-
-def get_discriminator_builder(name: str) -> Callable[..., keras.Sequential]:
-    """Returns the discriminator builder registered as `name` (see `DISCRIMINATORS`).
-
-    Raises:
-        ConfigError: (a `ValueError`) if `name` is unknown; the message lists the valid names.
-    """
-    return lookup(DISCRIMINATORS, name, "discriminator")

@@ -59,11 +59,10 @@ in [-1, 1].
 """
 
 import math
-from collections.abc import Callable
 
 import keras
 
-from gan_style.models import check_positive_int, check_power_of_two_size, lookup
+from gan_style.models import check_positive_int, check_power_of_two_size
 from gan_style.models.layers import (
     Blur2D,
     ReflectionPadding2D,
@@ -264,19 +263,3 @@ def build_dcgan_generator(
         keras.layers.Activation("tanh", dtype="float32", name="head_tanh"),
     ]
     return keras.Sequential(layers, name=name)
-
-
-GENERATORS: dict[str, Callable[..., keras.Sequential]] = {
-    "resnet": build_resnet_generator,
-    "dcgan": build_dcgan_generator,
-}
-"""Generator builders by name; `gan_style.models.GENERATOR_NAMES` lists the same names."""
-
-
-def get_generator_builder(name: str) -> Callable[..., keras.Sequential]:
-    """Returns the generator builder registered as `name` (see `GENERATORS`).
-
-    Raises:
-        ConfigError: (a `ValueError`) if `name` is unknown; the message lists the valid names.
-    """
-    return lookup(GENERATORS, name, "generator")

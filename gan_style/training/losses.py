@@ -28,7 +28,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from gan_style.models import lookup
+from gan_style.errors import ConfigError
 
 
 def _float32(tensor) -> Any:
@@ -346,4 +346,8 @@ def get_adversarial_loss(name: str) -> AdversarialLoss:
     Raises:
         ConfigError: (a `ValueError`) if `name` is unknown; the message lists the valid names.
     """
-    return lookup(ADVERSARIAL_LOSSES, name, "adversarial loss")
+    try:
+        return ADVERSARIAL_LOSSES[name]
+    except KeyError:
+        valid = ", ".join(repr(key) for key in ADVERSARIAL_LOSSES)
+        raise ConfigError(f"Unknown adversarial loss {name!r}; expected one of: {valid}.") from None

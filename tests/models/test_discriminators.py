@@ -2,12 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from gan_style.models import DISCRIMINATOR_NAMES
 from gan_style.models.discriminators import (
-    DISCRIMINATORS,
     build_dcgan_discriminator,
     build_patch_discriminator,
-    get_discriminator_builder,
 )
 from gan_style.models.layers import Blur2D
 from gan_style.training.augment import DiffAugment
@@ -181,11 +178,3 @@ def test_dcgan_discriminator_gives_one_logit_per_image(image_size):
 def test_discriminators_reject_bad_arguments(builder, arguments, message):
     with pytest.raises(ValueError, match=message):
         builder(**arguments)
-
-
-def test_discriminator_registry():
-    assert tuple(DISCRIMINATORS) == DISCRIMINATOR_NAMES
-    assert get_discriminator_builder("patch") is build_patch_discriminator
-    assert get_discriminator_builder("dcgan") is build_dcgan_discriminator
-    with pytest.raises(ValueError, match="Unknown discriminator 'pixel'; expected one of: 'patch'"):
-        get_discriminator_builder("pixel")

@@ -2,12 +2,9 @@ import keras
 import numpy as np
 import pytest
 
-from gan_style.models import GENERATOR_NAMES
 from gan_style.models.generators import (
-    GENERATORS,
     build_dcgan_generator,
     build_resnet_generator,
-    get_generator_builder,
     resnet_trunk_range,
 )
 from gan_style.models.layers import Blur2D, ResidualBlock
@@ -239,13 +236,3 @@ def test_dcgan_generator_uses_the_dcgan_filter_schedule():
 def test_dcgan_generator_rejects_sizes_that_are_not_powers_of_two(image_size):
     with pytest.raises(ValueError, match=rf"power of two of at least 8.*received {image_size}"):
         build_dcgan_generator(image_size=image_size)
-
-
-def test_generator_registry():
-    assert tuple(GENERATORS) == GENERATOR_NAMES
-    assert get_generator_builder("resnet") is build_resnet_generator
-    assert get_generator_builder("dcgan") is build_dcgan_generator
-    with pytest.raises(
-        ValueError, match="Unknown generator 'unet'; expected one of: 'resnet', 'dcgan'"
-    ):
-        get_generator_builder("unet")
