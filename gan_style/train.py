@@ -36,7 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from gan_style import __version__, store
-from gan_style.config import DEFAULT_MODEL, UNPLANNED_STEPS, PrepareConfig, TrainConfig
+from gan_style.config import (
+    DEFAULT_MODEL,
+    PRESET_FALLBACKS,
+    UNPLANNED_STEPS,
+    PrepareConfig,
+    TrainConfig,
+)
 from gan_style.errors import ConfigError, DataError, TrainingError
 
 #: Fewest training images per domain that a run accepts.
@@ -131,8 +137,23 @@ def train(
         echo(f"--restart: removing the earlier run of {config.name!r} ({bundle})")
         shutil.rmtree(bundle)
 
+    saved_config = _resumed_config(run_folder)
     if config.model is None:
-        config = dataclasses.replace(config, model=_resumed_model(run_folder) or DEFAULT_MODEL)
+        model = saved_config.get("model", "cyclegan") if saved_config else DEFAULT_MODEL
+        config = dataclasses.replace(config, model=model)
+    if (
+        config.discriminator is None
+        and saved_config
+        and saved_config.get("model")
+        in (
+            None,
+            config.model,
+        )
+    ):
+        # A run resumes with the discriminator it was trained with (the default may have
+        # changed since); the field is missing from runs older than it, which used a PatchGAN.
+        discriminator = saved_config.get("discriminator", PRESET_FALLBACKS["discriminator"])
+        config = dataclasses.replace(config, discriminator=discriminator)
     if config.model == "dcgan" and config.content is not None:
         raise ConfigError(
             f"--content {config.content}: the dcgan model learns from the style images "
@@ -189,15 +210,14 @@ def train(
         )
 
 
-def _resumed_model(run_folder: Path) -> str | None:
-    """The model of the run whose checkpoints are in ``run_folder``, if any."""
+def _resumed_config(run_folder: Path) -> dict | None:
+    """The resolved config of the run whose checkpoints are in ``run_folder``, if any."""
     from gan_style.training.checkpoint import CheckpointManager
 
     latest = CheckpointManager(run_folder / "checkpoints").latest()
     if latest is None:
         return None
-    saved = json.loads((latest / "trainer.json").read_text(encoding="utf-8"))
-    return saved["config"].get("model", "cyclegan")
+    return json.loads((latest / "trainer.json").read_text(encoding="utf-8"))["config"]
 
 
 def _already_trained(saved: dict, config: TrainConfig) -> bool:

@@ -365,13 +365,14 @@ def test_an_old_cyclegan_checkpoint_resumes_without_naming_its_model(domains, ho
     )
     state_file = next((first.bundle / "run" / "checkpoints").iterdir()) / "trainer.json"
     state = json.loads(state_file.read_text(encoding="utf-8"))
-    for field in ("antialias", "style_scale", "nce_weight", "time_limit"):
+    for field in ("antialias", "style_scale", "nce_weight", "time_limit", "discriminator"):
         del state["config"][field]  # options that did not exist then
     state_file.write_text(json.dumps(state), encoding="utf-8")
     second = train(config(domains, name="legacy", steps=2), echo=quiet, progress=False)
     assert (second.status, second.resumed_from, second.step) == ("finished", 1, 2)
     style = store.read_style(second.bundle)
     assert style["model"] == "cyclegan" and style["config"]["antialias"] is False
+    assert style["config"]["discriminator"] == "patch"
     assert "stroke_size" not in style  # transfer keeps its full-resolution default
 
 
