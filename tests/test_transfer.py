@@ -16,11 +16,10 @@ from PIL import Image, ImageCms
 from gan_style import store
 from gan_style.batch import collect_inputs
 from gan_style.cli import cli
-from gan_style.config import PRECISIONS, defaults
-from gan_style.data.image_io import OUTPUT_FORMATS
+from gan_style.config import OUTPUT_FORMATS, PRECISIONS, TransferConfig, defaults
 from gan_style.errors import ConfigError, DataError, StyleError
 from gan_style.stylizer import Stylizer, finish
-from gan_style.transfer import TransferConfig, transfer
+from gan_style.transfer import transfer
 from tests.conftest import perturbed_generator, photo_like, psnr, save_jpeg
 
 STYLE = "toy"
