@@ -298,6 +298,7 @@ print(result.status, result.step)
 """
 
 
+@pytest.mark.slow  # a subprocess training on two logical devices: ~30 s
 def test_mirrored_strategy_on_two_logical_cpu_devices(domains, tmp_path):
     style, photos = domains
     environment = {
@@ -318,6 +319,7 @@ def test_mirrored_strategy_on_two_logical_cpu_devices(domains, tmp_path):
     assert store.read_style(bundle)["training"]["replicas"] == 2
 
 
+@pytest.mark.slow  # two runs, ~30 s; the old-cyclegan resume test covers the default path
 def test_a_checkpoint_from_before_a_new_option_still_resumes(domains, home):
     """Options added in later versions are missing from older checkpoints: they had defaults."""
     first = train(config(domains, name="old", steps=2), echo=quiet, progress=False, stop_after=1)

@@ -71,6 +71,7 @@ def test_a_full_step_updates_all_four_networks_and_reports_finite_losses(trainer
     assert losses.generator_total == pytest.approx(expected_total, rel=1e-4)
 
 
+@pytest.mark.slow  # builds a second CycleGAN trainer: ~14 s
 def test_without_identity_weight_the_identity_outputs_are_gone():
     trainer = CycleGANTrainer(tiny_config(identity_weight=0.0), use_augment=False)
     assert set(trainer.combined.output_names) == {

@@ -60,6 +60,7 @@ def test_other_losses_compile_the_discriminator_itself():
     assert update.model is critic and update.seed_states == []
 
 
+@pytest.mark.slow  # builds a CUT trainer with the critic model: ~27 s
 def test_a_cut_step_with_wgan_gp_updates_the_critic():
     trainer = CUTTrainer(cut_config(loss="wgan-gp"), use_augment=True)
     before = weights(trainer.discriminator_style)
