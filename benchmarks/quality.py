@@ -214,7 +214,11 @@ def log_tail(log: Path, lines: int = 5) -> str:
 
 
 def style_is_finished(work: Path, name: str) -> bool:
-    return (work / "home" / "styles" / name / "style.json").is_file()
+    """Whether the style's training finished (an interrupted run leaves a partial bundle)."""
+    path = work / "home" / "styles" / name / "style.json"
+    if not path.is_file():
+        return False
+    return json.loads(path.read_text(encoding="utf-8")).get("complete", True) is not False
 
 
 # --------------------------------------------------------------------------------------------

@@ -174,3 +174,13 @@ def test_a_tiny_benchmark_run_reports_every_figure_for_every_row(shared_data, tm
     assert (tmp_path / "docs" / "quality_monet.png").is_file()
     assert (tmp_path / "docs" / "quality_monet_SOURCES.tsv").is_file()
     assert not (tmp_path / "user-home").exists()  # the benchmark kept to its own store
+
+
+def test_a_partial_bundle_is_not_reused_as_finished(quality, tmp_path):
+    bundle = tmp_path / "home" / "styles" / "monet_x"
+    bundle.mkdir(parents=True)
+    assert not quality.style_is_finished(tmp_path, "monet_x")
+    (bundle / "style.json").write_text(json.dumps({"complete": False}))
+    assert not quality.style_is_finished(tmp_path, "monet_x")  # --reuse resumes it instead
+    (bundle / "style.json").write_text(json.dumps({"complete": True}))
+    assert quality.style_is_finished(tmp_path, "monet_x")
