@@ -238,12 +238,6 @@ class Stylizer:
         return Image.fromarray(finish(pixels, styled, strength, preserve_color), "RGB"), size
 
 
-def _style_name(description: dict[str, Any], bundle: Path) -> str:
-    from gan_style.store import style_name
-
-    return style_name(description, bundle)
-
-
 @functools.lru_cache(maxsize=2)
 def _cached_stylizer(bundle: str, modified: int, precision: str) -> Stylizer:
     return Stylizer.load(bundle, precision)

@@ -73,7 +73,6 @@ from gan_style.errors import DataError
 from gan_style.stylizer import (
     STROKE_SIZE_KEY,
     Stylizer,
-    _style_name,
     bundle_stroke_size,
     finish,
     load_stylizer,
@@ -283,7 +282,7 @@ def transfer_files(
     started = time.perf_counter()
     bundle = store.resolve_style(config.style)
     description = store.read_style(bundle)
-    style_name = _style_name(description, bundle)
+    style_name = store.style_name(description, bundle)
     result = TransferResult(style_name, bundle)
     note = store.partial_note(description, bundle)
     if note is not None and report is not None:

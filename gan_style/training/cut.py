@@ -332,7 +332,7 @@ class CUTTrainer(PhotoToStyleTrainer):
             patch_nce=self.nce,
             generator_optimizer=self.combined.optimizer,
             discriminator_style_optimizer=self.update_style.optimizer,
-            seeds=_SeedStates(list(self.discriminators.values()), self.nce, self.updates),
+            seeds=_SeedStates(self.discriminators, self.nce, self.updates),
             **extra,
         )
 
@@ -363,18 +363,20 @@ class _SeedStates(tf.Module):
 
     def __init__(
         self,
-        discriminators: list[keras.Model],
+        discriminators: dict[str, keras.Model],
         nce: PatchNCE,
         updates: dict[str, DiscriminatorUpdate],
     ):
         super().__init__()
+
+        def augment_states(key: str) -> list:
+            return [layer.seed_generator.state for layer in _augments(discriminators[key])]
+
         # The order of the single-discriminator runs first, so their checkpoints still restore.
-        first, *others = discriminators
-        states = [layer.seed_generator.state for layer in _augments(first)]
-        states += [nce.seed_generator.state, *updates["style"].seed_states]
-        for discriminator, key in zip(others, [k for k in updates if k != "style"], strict=True):
-            states += [layer.seed_generator.state for layer in _augments(discriminator)]
-            states += updates[key].seed_states
+        states = [*augment_states("style"), nce.seed_generator.state, *updates["style"].seed_states]
+        for key in discriminators:
+            if key != "style":
+                states += [*augment_states(key), *updates[key].seed_states]
         self.states = states
 
 
