@@ -27,6 +27,9 @@ MIN_MEASURED_SECONDS = 2.0
 RESERVE_SECONDS = 5.0
 """Time kept for the final checkpoint and bundle, beyond the measured cost of a checkpoint."""
 
+RESERVE_FRACTION = 0.05
+"""The fixed reserve is at most this share of the limit: a short budget is not mostly reserve."""
+
 REPLAN_TOLERANCE = 0.01
 """A new plan replaces the old one when it differs by more than this fraction."""
 
@@ -73,7 +76,8 @@ class StepPlanner:
 
     @property
     def reserve(self) -> float:
-        return RESERVE_SECONDS + 2 * self.save_seconds
+        """Seconds kept free at the end: a fixed margin plus twice the slowest checkpoint."""
+        return min(RESERVE_SECONDS, RESERVE_FRACTION * self.limit) + 2 * self.save_seconds
 
     def observe(self, step: int, now: float, *, replan: bool = False) -> int | None:
         """Call after each step; returns a new planned last step when the plan changes.

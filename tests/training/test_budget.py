@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gan_style.training.budget import (
     MIN_MEASURED_STEPS,
+    RESERVE_FRACTION,
     RESERVE_SECONDS,
     WARMUP_STEPS,
     StepPlanner,
@@ -68,3 +69,13 @@ def test_max_steps_caps_the_plan_and_saves_grow_the_reserve():
     planner.note_save(3.0)
     assert planner.reserve == RESERVE_SECONDS + 6.0
     assert planner.out_of_time(1000.0 - planner.reserve)
+
+
+def test_a_short_limit_keeps_a_proportional_reserve():
+    """A 25-second budget keeps 5 % of it, not the fixed 5 s, beyond twice the slowest save."""
+    planner = StepPlanner(limit=25.0, used=0.0, start_step=0, start_time=0.0)
+    planner.note_save(1.5)
+    assert planner.reserve == RESERVE_FRACTION * 25.0 + 3.0 < RESERVE_SECONDS + 3.0
+    steps, clock, plans = run(planner, seconds_per_step=0.25, first_step_seconds=1.0)
+    assert plans and clock <= 25.0 - planner.reserve + 0.25
+    assert clock >= 25.0 - planner.reserve - 0.5  # the time after the reserve is used
