@@ -66,7 +66,7 @@ def pan_frames(photo: Path, width: int, height: int, frames: int, speed: float) 
 
 def draw_strip(path: Path, frames, styled, smoothed, weight: float, shown: int = 4) -> None:
     """Consecutive frames from the middle of the clip, half size: input, styled, smoothed, and
-    for the last two the warping error map |o_t − warp(o_{t−1})| (× 4, black: none)."""
+    for the last two the warping error map |o_t − warp(o_{t−1})| (× 16, black: none)."""
     from PIL import Image, ImageDraw
 
     from gan_style.temporal import flows, warp
@@ -81,14 +81,14 @@ def draw_strip(path: Path, frames, styled, smoothed, weight: float, shown: int =
         flow, visible = flows(frames[index - 1], frames[index])
         difference = np.abs(outputs[index].astype(np.float32) - warp(outputs[index - 1], flow))
         difference[~visible] = 0
-        return np.clip(difference * 4, 0, 255).astype(np.uint8)
+        return np.clip(difference * 16, 0, 255).astype(np.uint8)
 
     rows = [
         ("input", [frames[index] for index in picks]),
         ("styled", [styled[index] for index in picks]),
         (f"smoothed {weight:g}", [smoothed[index] for index in picks]),
-        ("styled: warp error ×4", [error_map(styled, index) for index in picks]),
-        ("smoothed: warp error ×4", [error_map(smoothed, index) for index in picks]),
+        ("styled: warp error x16", [error_map(styled, index) for index in picks]),
+        ("smoothed: warp error x16", [error_map(smoothed, index) for index in picks]),
     ]
     sheet = Image.new("RGB", (label + cell[0] * shown, cell[1] * len(rows)), "white")
     draw = ImageDraw.Draw(sheet)

@@ -190,13 +190,19 @@ def video_child(case: dict) -> dict:
         frame.save(scratch / "frames" / f"{index:03d}.jpg", quality=95)
     style = case["style"] or "monet"
     common = dict(style=style, overwrite=True, precision=case["precision"])
-    # Warm up: load the style and trace its functions at this size.
+    # Warm up: load the style, trace its functions at this size, open the codecs and OpenCV.
     transfer_files(
         TransferConfig(
             inputs=(str(scratch / "frames" / "000.jpg"),),
             output=str(scratch / "warm.jpg"),
             **common,
         )
+    )
+    warm_clip = make_clip(
+        scratch / "warm.mp4", frames=2, width=width, height=height, frame_source=frame_at
+    )
+    transfer_files(
+        TransferConfig(inputs=(str(warm_clip),), output=str(scratch / "warm_out.mp4"), **common)
     )
     timings = {}
     for name, config in (
@@ -206,7 +212,15 @@ def video_child(case: dict) -> dict:
                 inputs=(str(scratch / "frames"),), output=str(scratch / "styled_frames"), **common
             ),
         ),
-        ("video", TransferConfig(inputs=(str(clip),), output=str(scratch / "out.mp4"), **common)),
+        (
+            "video",
+            TransferConfig(
+                inputs=(str(clip),),
+                output=str(scratch / "out.mp4"),
+                temporal_smoothing=0.0,
+                **common,
+            ),
+        ),
         (
             "video_smoothed",
             TransferConfig(

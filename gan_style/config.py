@@ -810,7 +810,7 @@ class TransferConfig(_Config):
     saturation: float = 1.0
     video_codec: str = "h264"
     crf: int = 18
-    temporal_smoothing: float = 0.0
+    temporal_smoothing: float = 0.8
 
     def __post_init__(self) -> None:
         inputs = (self.inputs,) if isinstance(self.inputs, str | os.PathLike) else self.inputs

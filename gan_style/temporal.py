@@ -8,10 +8,11 @@ flickers instead: the same wall gets new strokes 25 times a second. Two tools he
   both frames, the flow and the occlusions taken from the *input* frames, so that a video and
   its styled version are measured along the same motion.
 - `TemporalSmoother`: blends each styled frame with the previous *output* frame warped along
-  the input's optical flow, on visible pixels only (``weight`` of the warped frame). Since the
-  previous output was itself blended, this is an exponential filter along motion paths: strokes
-  stay on the surfaces they were painted on, and occluded or newly visible pixels take the new
-  frame as it is, so nothing ghosts there.
+  the input's optical flow (``weight`` of the warped frame), on pixels visible in both frames
+  where the input itself stayed the same along the flow (`PHOTOMETRIC_LIMIT`; a scene cut
+  starts afresh). Since the previous output was itself blended, this is an exponential filter
+  along motion paths: strokes stay on the surfaces they were painted on, and occluded or newly
+  visible pixels take the new frame as it is, so nothing ghosts there.
 
 Flow is OpenCV's DIS (Kroeger et al. 2016) on the grey input at most `FLOW_SIDE` pixels on
 its longer side, scaled back up; occlusions are where the forward and backward flows disagree
@@ -22,6 +23,7 @@ At import time this module needs only the standard library; numpy and OpenCV loa
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,6 +31,15 @@ if TYPE_CHECKING:
 
 FLOW_SIDE = 640
 """Longer side (pixels) the optical flow is computed at; larger frames are shrunk for it."""
+
+PHOTOMETRIC_LIMIT = 24.0
+"""The smoother leaves a pixel alone where the input's grey level changed by more than this
+many 8-bit levels along the flow: a flow error, a reflection, a scene cut."""
+
+CUT_VISIBLE = 0.5
+"""Below this share of pixels that pass both checks, the frame is taken as a scene cut: the
+smoother starts afresh from it, blending nothing (where a new scene happens to match the old
+one's grey levels, it would otherwise show through)."""
 
 
 def _grey(frame: np.ndarray, scale: float) -> np.ndarray:
@@ -50,8 +61,16 @@ def _flow(target: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return dis.calc(target, reference, None)
 
 
-def flows(previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def flows(
+    previous: np.ndarray, current: np.ndarray, photometric: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Backward flow (current → previous) and the visibility mask of two RGB frames.
+
+    Args:
+        previous: The earlier frame.
+        current: The later one, of the same size.
+        photometric: Also count as not visible the pixels whose grey level changed by more
+            than this along the flow (at the flow's scale); None: the flow check alone.
 
     Returns:
         ``(flow, visible)``: (height, width, 2) float32 pixel offsets such that
@@ -74,6 +93,9 @@ def flows(previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.nda
     small_height, small_width = backward.shape[:2]
     inside = _lands_inside(backward, small_height, small_width)
     visible &= inside
+    if photometric is not None:
+        moved = _remap(previous_grey, backward).astype(np.float32)
+        visible &= np.abs(current_grey.astype(np.float32) - moved) < photometric
     if scale < 1:
         backward = cv2.resize(backward, (width, height), interpolation=cv2.INTER_LINEAR)
         backward[..., 0] *= width / small_width
@@ -84,20 +106,26 @@ def flows(previous: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.nda
     return backward, visible
 
 
-def _lands_inside(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+@functools.lru_cache(maxsize=4)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates (float32, read-only), kept for the frames of a clip."""
     import numpy as np
 
     rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    rows.flags.writeable = columns.flags.writeable = False
+    return rows, columns
+
+
+def _lands_inside(flow: np.ndarray, height: int, width: int) -> np.ndarray:
+    rows, columns = _grid(height, width)
     x, y = columns + flow[..., 0], rows + flow[..., 1]
     return (x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1)
 
 
 def _remap(image: np.ndarray, flow: np.ndarray, cubic: bool = False) -> np.ndarray:
     import cv2
-    import numpy as np
 
-    height, width = flow.shape[:2]
-    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    rows, columns = _grid(*flow.shape[:2])
     map_x, map_y = columns + flow[..., 0], rows + flow[..., 1]
     interpolation = cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR
     return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
@@ -162,10 +190,12 @@ class TemporalSmoother:
             and previous_input.shape == frame.shape
             and previous_output.shape == styled.shape
         ):
-            flow, visible = flows(previous_input, frame)
-            warped = warp(previous_output, flow, cubic=True).astype(np.float32)
-            weight = np.where(visible, np.float32(self.weight), np.float32(0))[..., None]
-            values = styled.astype(np.float32)
-            result = np.clip(np.rint(values + weight * (warped - values)), 0, 255).astype(np.uint8)
+            import cv2
+
+            flow, visible = flows(previous_input, frame, photometric=PHOTOMETRIC_LIMIT)
+            if visible.mean() >= CUT_VISIBLE:
+                warped = warp(previous_output, flow, cubic=True)
+                blended = cv2.addWeighted(warped, self.weight, styled, 1.0 - self.weight, 0.0)
+                result = np.where(visible[..., None], blended, styled)
         self._previous_input, self._previous_output = frame, result
         return result

@@ -325,9 +325,12 @@ def transfer_video(
                     writer.copy_stream(stream)
                     result.copied_streams.append(label)
                 frames = _decoded_frames(container, video, writer, result, expected)
-                counted = _Counted(frames, expected)
+                counted = _Counted(frames, expected) if expected else frames
+                size = None
                 for frame in progress(counted) if progress is not None else counted:
-                    pixels = frame.to_ndarray(format="rgb24")
+                    size = size or (frame.width, frame.height)
+                    # A stream whose frame size changes is brought back to its first size.
+                    pixels = frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
                     writer.write(frame, render(pixels))
                     result.frames += 1
                 if result.frames == 0:

@@ -206,3 +206,13 @@ def test_video_options_are_checked_in_one_line(tmp_path):
     assert "a video's result is a video" in result.output
     result = run("transfer", str(clip), "--style", STYLE, "--temporal-smoothing", "1")
     assert result.exit_code == 2
+
+
+def test_a_scene_cut_starts_the_smoothing_afresh():
+    smoother = TemporalSmoother(0.9)
+    before = [moving_pattern(64, 48, index) for index in range(3)]
+    after = np.asarray(photo_like(64, 48, seed=5))
+    for frame in before:
+        smoother(frame, 255 - frame)
+    styled_after = 255 - after
+    assert np.abs(smoother(after, styled_after).astype(int) - styled_after).mean() < 1
