@@ -178,6 +178,7 @@ def make_clip(
     times: list[float] | None = None,
     metadata: dict[str, str] | None = None,
     frame_source=moving_pattern,
+    pixel_aspect: tuple[int, int] | None = None,
 ) -> Path:
     """Encodes a short H.264 clip of `moving_pattern` with PyAV, with a 440 Hz AAC tone.
 
@@ -185,6 +186,7 @@ def make_clip(
         times: Presentation times in seconds, one per frame (a variable frame rate); None:
             ``fps`` exactly.
         rotation: Display rotation in degrees (as a phone records portrait video).
+        pixel_aspect: The sample aspect ratio (anamorphic video); None: square pixels.
         frame_source: ``(width, height, index) → frame``.
     """
     from fractions import Fraction
@@ -200,6 +202,8 @@ def make_clip(
         video.codec_context.time_base = video.time_base = Fraction(1, 1000)
         if rotation:
             video.set_display_rotation(rotation)
+        if pixel_aspect:
+            video.codec_context.sample_aspect_ratio = Fraction(*pixel_aspect)
         sound = None
         if audio:
             sound = output.add_stream("aac", rate=16000)

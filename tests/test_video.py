@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -216,3 +217,27 @@ def test_a_scene_cut_starts_the_smoothing_afresh():
         smoother(frame, 255 - frame)
     styled_after = 255 - after
     assert np.abs(smoother(after, styled_after).astype(int) - styled_after).mean() < 1
+
+
+def test_the_pixel_aspect_and_other_codecs_and_containers(tmp_path):
+    clip = make_clip(tmp_path / "wide.mp4", frames=4, pixel_aspect=(4, 3))
+    out = tmp_path / "wide.mkv"
+    result = run(
+        "transfer", str(clip), "--style", STYLE, "--out", str(out), "--video-codec", "hevc"
+    )
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        assert video.codec_context.name == "hevc"
+        assert video.sample_aspect_ratio == Fraction(4, 3)
+    # WebM holds VP9 but not AAC: the sound is left out, said in one line.
+    webm = tmp_path / "wide.webm"
+    result = run(
+        "transfer", str(clip), "--style", STYLE, "--out", str(webm), "--video-codec", "vp9"
+    )
+    assert result.exit_code == 0, result.output
+    assert probe(webm)["frames"] == 4 and probe(webm)["audio"] == 0
+    assert "audio (aac), cannot go into a .webm file; left out" in result.output
+    result = run("transfer", str(clip), "--style", STYLE, "--out", str(tmp_path / "x.webm"))
+    assert result.exit_code == 2 and "libx264 cannot write into a webm file" in result.output
+    assert not (tmp_path / "x.webm").exists()
