@@ -745,7 +745,7 @@ class TransferConfig(_Config):
     """Options of ``gan-style transfer``.
 
     Args:
-        inputs: Files, folders (walked recursively for image files) and glob patterns.
+        inputs: Files, folders (walked recursively for image and video files) and glob patterns.
         style: Name of a style in the store, or the path of a style bundle.
         output: None writes each result beside its input. A file name (with an image
             extension) when there is exactly one input. Otherwise a folder, created if needed,
