@@ -24,8 +24,16 @@ The generators have their initial random weights (seeded), or ``--style`` names 
 bundle to measure instead of the presets; the photo is the largest of ``../shared/data/photos``
 (else a synthetic one), resized with Lanczos.
 
+With ``--video``, instead: video transfer's speed at 720p and 1080p (``--video-sizes``), each
+a clip of ``--video-frames`` frames panning over the photo (H.264, with a sine-tone AAC track)
+styled end to end by `transfer_files` (decode, style, smoothing, encode, sound copied) with
+``--style`` (default: the built-in ``monet``) and its defaults, in frames/s, without and with
+``--temporal-smoothing 0.8``, as a ratio to the image path in the same run: the same frames as
+JPEG files through the same `transfer_files` (images/s).
+
 Run: ``python benchmarks/transfer.py [--style NAME|PATH] [--sizes 1,4,12]
-[--presets fast,quality] [--precision mixed_bfloat16]``.
+[--presets fast,quality] [--precision mixed_bfloat16]`` or ``python benchmarks/transfer.py
+--video [--video-sizes 720,1080] [--video-frames 8]``.
 """
 
 from __future__ import annotations
@@ -160,6 +168,108 @@ def child(case: dict) -> dict:
     }
 
 
+def video_child(case: dict) -> dict:
+    """Frames/s of a clip and images/s of its frames as JPEGs, through `transfer_files`."""
+    from PIL import Image
+
+    from gan_style.transfer import TransferConfig, transfer_files
+
+    sys.path.insert(0, str(REPO))
+    from tests.conftest import make_clip
+
+    height = case["height"]
+    width = round(height * 16 / 9 / 2) * 2
+    frames = case["frames"]
+    wide = photo(width + 4 * frames, height)
+    scratch = Path(tempfile.mkdtemp())
+
+    def frame_at(_width, _height, index):
+        return np.ascontiguousarray(wide[:, 4 * index : 4 * index + width])
+
+    clip = make_clip(
+        scratch / "clip.mp4", frames=frames, width=width, height=height, frame_source=frame_at
+    )
+    (scratch / "frames").mkdir()
+    for index in range(frames):
+        frame = Image.fromarray(frame_at(width, height, index))
+        frame.save(scratch / "frames" / f"{index:03d}.jpg", quality=95)
+    style = case["style"] or "monet"
+    common = dict(style=style, overwrite=True, precision=case["precision"])
+    # Warm up: load the style, trace its functions at this size, open the codecs and OpenCV.
+    transfer_files(
+        TransferConfig(
+            inputs=(str(scratch / "frames" / "000.jpg"),),
+            output=str(scratch / "warm.jpg"),
+            **common,
+        )
+    )
+    warm_clip = make_clip(
+        scratch / "warm.mp4", frames=2, width=width, height=height, frame_source=frame_at
+    )
+    transfer_files(
+        TransferConfig(inputs=(str(warm_clip),), output=str(scratch / "warm_out.mp4"), **common)
+    )
+    timings = {}
+    for name, config in (
+        (
+            "images",
+            TransferConfig(
+                inputs=(str(scratch / "frames"),), output=str(scratch / "styled_frames"), **common
+            ),
+        ),
+        (
+            "video",
+            TransferConfig(
+                inputs=(str(clip),),
+                output=str(scratch / "out.mp4"),
+                temporal_smoothing=0.0,
+                **common,
+            ),
+        ),
+        (
+            "video_smoothed",
+            TransferConfig(
+                inputs=(str(clip),),
+                output=str(scratch / "out.mp4"),
+                temporal_smoothing=0.8,
+                **common,
+            ),
+        ),
+    ):
+        started = time.perf_counter()
+        result = transfer_files(config)
+        timings[name] = frames / (time.perf_counter() - started)
+        if result.failed:
+            raise RuntimeError(f"transfer failed: {result.summary}")
+    return {"width": width, "height": height, "frames": frames, **timings}
+
+
+def video_main(arguments) -> int:
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
+    print(
+        f"{'size':>10s} {'frames':>6s} {'images/s':>9s} {'video fps':>10s} {'× images':>9s} "
+        f"{'smoothed fps':>13s} {'× images':>9s}"
+    )
+    for height in (int(size) for size in arguments.video_sizes.split(",")):
+        case = {
+            "video": True,
+            "height": height,
+            "frames": arguments.video_frames,
+            "style": arguments.style,
+            "precision": arguments.precision_video,
+        }
+        result = measure(case)
+        images = result["images"]
+        print(
+            f"{result['width']:>5d}×{result['height']:<4d} {result['frames']:6d} {images:9.3f} "
+            f"{result['video']:10.3f} {result['video'] / images:9.2f} "
+            f"{result['video_smoothed']:13.3f} {result['video_smoothed'] / images:9.2f}",
+            flush=True,
+        )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+    return 0
+
+
 def measure(case: dict) -> dict:
     completed = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(case)],
@@ -212,10 +322,17 @@ def main() -> int:
         help="precision of the 4 and 12 MP runs (the 1 MP runs measure both)",
     )
     parser.add_argument("--untiled-limit", type=float, default=5.0, help="GB")
+    parser.add_argument("--video", action="store_true", help="measure video transfer instead")
+    parser.add_argument("--video-sizes", default="720,1080", help="frame heights")
+    parser.add_argument("--video-frames", type=int, default=8)
+    parser.add_argument("--precision-video", default="auto", help="precision of --video")
     arguments = parser.parse_args()
     if arguments.child:
-        print(json.dumps(child(json.loads(arguments.child))))
+        case = json.loads(arguments.child)
+        print(json.dumps(video_child(case) if case.get("video") else child(case)))
         return 0
+    if arguments.video:
+        return video_main(arguments)
 
     started = time.perf_counter()
     sizes = [float(size) for size in arguments.sizes.split(",")]

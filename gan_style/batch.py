@@ -58,6 +58,7 @@ class TransferResult:
         seconds: Wall time.
         styled_at: For each output written, ``(output size, size the generator ran at)`` as
             (width, height) pairs; the second is None when nothing was styled (strength 0).
+        videos: For each video written, `gan_style.video.VideoResult.to_dict`.
     """
 
     style: str
@@ -71,6 +72,7 @@ class TransferResult:
     styled_at: dict[Path, tuple[tuple[int, int], tuple[int, int] | None]] = dataclasses.field(
         default_factory=dict
     )
+    videos: dict[Path, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -94,6 +96,7 @@ class TransferResult:
                 }
                 for path, (size, working) in self.styled_at.items()
             ],
+            "videos": [{"output": str(path), **video} for path, video in self.videos.items()],
             "megapixels": round(self.megapixels, 3),
             "seconds": round(self.seconds, 3),
             "megapixels_per_second": (
@@ -111,6 +114,7 @@ def collect_inputs(arguments: Iterable[str]) -> tuple[list[tuple[Path, Path]], l
         part); and ``[(argument, reason)]`` for arguments that give nothing.
     """
     from gan_style.data.images import has_image_extension, is_clutter_name
+    from gan_style.video import has_video_extension
 
     found: list[tuple[Path, Path]] = []
     failures: list[tuple[str, str]] = []
@@ -131,10 +135,11 @@ def collect_inputs(arguments: Iterable[str]) -> tuple[list[tuple[Path, Path]], l
                 Path(folder) / name
                 for folder, _, names in os.walk(path)
                 for name in names
-                if has_image_extension(name) and not is_clutter_name(name)
+                if (has_image_extension(name) or has_video_extension(name))
+                and not is_clutter_name(name)
             ]
             if not files:
-                failures.append((argument, "no image files in this folder"))
+                failures.append((argument, "no image or video files in this folder"))
             for file in sorted(files):
                 add(file, file.relative_to(path))
         elif _GLOB_CHARACTERS.search(argument):

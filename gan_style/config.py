@@ -669,6 +669,33 @@ class GenerateConfig(_Config):
 #: Output formats of `transfer` by option value (their Pillow names).
 OUTPUT_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
 #: Working memory (MiB) that `transfer` aims at beside TensorFlow's own, unless told otherwise.
+VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9"}
+"""``--video-codec`` choices: the FFmpeg encoder (bundled with PyAV) each name writes with."""
+
+CRF_RANGE = (0, 63)
+"""Constant rate factors the encoders take (H.264 and HEVC use 0-51, VP9 0-63)."""
+
+MATCH_COLORS = ("none", "style", "input")
+"""``--match-colors``: leave the colours, move them toward the style's palette (recorded in
+the bundle at training), or back toward the input's own."""
+
+MAX_TEMPORAL_SMOOTHING = 0.95
+"""The largest ``--temporal-smoothing`` weight (1 would freeze the first frame)."""
+
+
+def check_post_processing(
+    sharpen: float, match_colors: str, contrast: float, saturation: float
+) -> None:
+    """Checks the post-processing options of a transfer (see `TransferConfig`)."""
+    _require(0.0 <= sharpen <= 5.0, f"sharpen must be in [0, 5], got {sharpen}")
+    _require(
+        match_colors in MATCH_COLORS,
+        f"match_colors must be one of {', '.join(MATCH_COLORS)}; got {match_colors!r}",
+    )
+    _require(0.0 <= contrast <= 3.0, f"contrast must be in [0, 3], got {contrast}")
+    _require(0.0 <= saturation <= 3.0, f"saturation must be in [0, 3], got {saturation}")
+
+
 MEMORY_BUDGET_MB = 1152
 #: The fields an output name pattern may use, with sample values to check a pattern by.
 NAME_PATTERN_FIELDS = {"stem": "photo", "style": "style", "ext": "jpg"}
@@ -723,7 +750,7 @@ class TransferConfig(_Config):
     """Options of ``gan-style transfer``.
 
     Args:
-        inputs: Files, folders (walked recursively for image files) and glob patterns.
+        inputs: Files, folders (walked recursively for image and video files) and glob patterns.
         style: Name of a style in the store, or the path of a style bundle.
         output: None writes each result beside its input. A file name (with an image
             extension) when there is exactly one input. Otherwise a folder, created if needed,
@@ -754,6 +781,17 @@ class TransferConfig(_Config):
         detail: 0-2: how much of the photo's luma detail finer than the working scale is
             added back to the up-sampled styled image (`upsample_styled`); unused at full
             resolution.
+        sharpen: 0-5: unsharp-mask amount on the styled image (0: none).
+        match_colors: ``none``, ``style`` (toward the palette of the style's images that
+            training records in the bundle) or ``input`` (back toward the input's own).
+        contrast: 0-3: factor on the styled image's contrast (1: unchanged).
+        saturation: 0-3: factor on its saturation (1: unchanged, 0: grey).
+        video_codec: The encoder of video outputs (`VIDEO_CODECS`).
+        crf: Constant rate factor of video outputs (lower is better quality; H.264's 18 is
+            visually lossless).
+        temporal_smoothing: 0-0.95: weight, on pixels visible in both frames, of the previous
+            styled frame warped along the input's optical flow (`gan_style.temporal`); 0 off.
+            Videos only.
     """
 
     inputs: tuple[str, ...]
@@ -771,6 +809,13 @@ class TransferConfig(_Config):
     memory_budget_mb: int = MEMORY_BUDGET_MB
     stroke_size: int | str = "auto"
     detail: float = 1.0
+    sharpen: float = 0.0
+    match_colors: str = "none"
+    contrast: float = 1.0
+    saturation: float = 1.0
+    video_codec: str = "h264"
+    crf: int = 18
+    temporal_smoothing: float = 0.8
 
     def __post_init__(self) -> None:
         inputs = (self.inputs,) if isinstance(self.inputs, str | os.PathLike) else self.inputs
@@ -802,3 +847,17 @@ class TransferConfig(_Config):
         check_stroke_size(self.stroke_size)
         _require(0.0 <= self.detail <= 2.0, f"detail must be in [0, 2], got {self.detail}")
         check_name_pattern(self.name_pattern)
+        check_post_processing(self.sharpen, self.match_colors, self.contrast, self.saturation)
+        _require(
+            self.video_codec in VIDEO_CODECS,
+            f"video_codec must be one of {', '.join(VIDEO_CODECS)}; got {self.video_codec!r}",
+        )
+        _require(
+            CRF_RANGE[0] <= self.crf <= CRF_RANGE[1],
+            f"crf must be in {CRF_RANGE[0]}-{CRF_RANGE[1]}, got {self.crf}",
+        )
+        _require(
+            0.0 <= self.temporal_smoothing <= MAX_TEMPORAL_SMOOTHING,
+            f"temporal_smoothing must be in [0, {MAX_TEMPORAL_SMOOTHING}], "
+            f"got {self.temporal_smoothing}",
+        )

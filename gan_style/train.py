@@ -44,6 +44,7 @@ from gan_style.config import (
     TrainConfig,
 )
 from gan_style.errors import ConfigError, DataError, TrainingError
+from gan_style.postprocess import PALETTE_KEY, palette_statistics
 
 #: Fewest training images per domain that a run accepts.
 MIN_TRAIN_IMAGES = 4
@@ -276,9 +277,11 @@ def _run(
     batches: Iterator = iter(tf.data.Dataset.zip(tuple(datasets)))
     samples = _sample_photos(content, config.image_size) if content is not None else None
     writer = tf.summary.create_file_writer(str(run_folder / "logs"))
+    # The style images' palette, for transfer's --match-colors style (translation styles only).
+    palette = _dataset_palette(style.dataset) if config.model != "dcgan" else None
 
     def describe(step: int, losses: dict[str, float], complete: bool) -> dict[str, Any]:
-        return _style_description(
+        description = _style_description(
             dataclasses.replace(config, steps=total),
             trainer,
             style,
@@ -291,6 +294,9 @@ def _run(
             complete=complete,
             stroke_size=stroke_size,
         )
+        if palette is not None:
+            description[PALETTE_KEY] = palette
+        return description
 
     def save_state(step: int, losses: dict[str, float], finished: bool = False) -> None:
         began = time.perf_counter()
@@ -674,6 +680,14 @@ def _sample_photos(content: DomainData, image_size: int):
 
 def _format_losses(losses: dict[str, float]) -> str:
     return ", ".join(f"{key} {value:.4g}" for key, value in losses.items())
+
+
+def _dataset_palette(dataset: Path) -> dict[str, Any]:
+    """The `gan_style.postprocess.Palette` of a prepared dataset's training images, as JSON."""
+    from gan_style.data.pipeline import _decode_record, _prepared_records
+
+    records = _prepared_records(Path(dataset), "train").map(_decode_record)
+    return palette_statistics(image.numpy() for image, _ in records).to_dict()
 
 
 def _style_description(

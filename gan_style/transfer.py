@@ -60,6 +60,7 @@ from gan_style.config import (
     TransferConfig,
     _require,
     check_name_pattern,
+    check_post_processing,
     check_stroke_size,
 )
 from gan_style.data.image_io import (
@@ -70,6 +71,7 @@ from gan_style.data.image_io import (
     write_image,
 )
 from gan_style.errors import DataError
+from gan_style.postprocess import PostProcess, blend, post_process_for
 from gan_style.stylizer import (
     STROKE_SIZE_KEY,
     Stylizer,
@@ -126,6 +128,10 @@ def transfer(
     progress: Callable[[Iterable], Iterable] | None = None,
     stroke_size: int | str = "auto",
     detail: float = 1.0,
+    sharpen: float = 0.0,
+    match_colors: str = "none",
+    contrast: float = 1.0,
+    saturation: float = 1.0,
 ) -> Image.Image:
     """Apply a style to one image and return the result, the size of the (upright) input.
 
@@ -151,6 +157,13 @@ def transfer(
         stroke_size: ``auto``, ``full`` or the shorter side in pixels to style at (see
             `TransferConfig.stroke_size`).
         detail: 0-2: photo detail added back after styling at a stroke size.
+        sharpen: 0-5: unsharp-mask amount on the styled image.
+        match_colors: ``none``, ``style`` (toward the palette of the style's images, which
+            training records in the bundle) or ``input`` (back toward the input's colours).
+        contrast: 0-3: factor on the styled image's contrast (1 leaves it).
+        saturation: 0-3: factor on its saturation (1 leaves it, 0 is grey).
+            The post-processing (`gan_style.postprocess`) acts on the styled image at full
+            strength; ``strength`` blends with the input last.
 
     Returns:
         An RGB `PIL.Image` in sRGB (RGBA when the input has transparency, which is kept).
@@ -165,7 +178,9 @@ def transfer(
     _require(tile is None or tile == 0 or tile >= 32, f"tile must be 0 or at least 32, got {tile}")
     check_stroke_size(stroke_size)
     _require(0.0 <= detail <= 2.0, f"detail must be in [0, 2], got {detail}")
+    check_post_processing(sharpen, match_colors, contrast, saturation)
     source = _as_source(image)
+    post = None
     if strength == 0:
         stylizer = None
         if not isinstance(style, Stylizer):
@@ -174,6 +189,8 @@ def transfer(
             store.resolve_style(style)  # a wrong name is an error even when nothing is styled
     else:
         stylizer = load_stylizer(style, precision)
+        options = dict(match_colors=match_colors, contrast=contrast, saturation=saturation)
+        post = _post_process(stylizer.bundle, sharpen=sharpen, **options)
     return _style_source(
         source,
         stylizer,
@@ -185,7 +202,14 @@ def transfer(
         progress=progress,
         stroke_size=stroke_size,
         detail=detail,
+        post=post,
     )[0]
+
+
+def _post_process(bundle, **options) -> PostProcess:
+    from gan_style import store
+
+    return post_process_for(store.read_style(bundle), bundle, **options)
 
 
 def _as_source(image) -> Source:
@@ -218,17 +242,22 @@ def _style_source(
     progress: Callable[[Iterable], Iterable] | None,
     stroke_size: int | str,
     detail: float,
+    post: PostProcess | None = None,
 ) -> tuple[Image.Image, tuple[int, int] | None]:
-    """The styled image and the (width, height) the generator ran at (None: it did not)."""
+    """The styled image and the (width, height) the generator ran at (None: it did not).
+
+    With an active ``post``, the image is styled at full strength, post-processed, and then
+    blended with the input by ``strength``."""
     image = limit_size(source.image, max_size)
     alpha = None if source.alpha is None else limit_size(source.alpha, max_size)
     styled_at = None
     if stylizer is None:
         result = image.copy()
     else:
+        post_processed = post is not None and post.active
         result, styled_at = stylizer.apply_at_working_size(
             image,
-            strength=strength,
+            strength=1.0 if post_processed else strength,
             preserve_color=preserve_color,
             tile=tile,
             memory_budget=memory_budget,
@@ -236,6 +265,13 @@ def _style_source(
             stroke_size=stroke_size,
             detail=detail,
         )
+        if post_processed:
+            import numpy as np
+            from PIL import Image
+
+            pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+            styled = post.apply(np.asarray(result), pixels)
+            result = Image.fromarray(blend(pixels, styled, strength), "RGB")
     if alpha is not None:
         result.putalpha(alpha)
     return result, styled_at
@@ -261,13 +297,20 @@ def transfer_files(
     progress: Callable[[Iterable], Iterable] | None = None,
     tile_progress: Callable[[Iterable], Iterable] | None = None,
     report: Callable[[str], None] | None = None,
+    frame_progress: Callable[[Iterable], Iterable] | None = None,
 ) -> TransferResult:
     """Style every input of ``config``; a bad input is reported and skipped.
+
+    Images and videos (`gan_style.video`, recognised by content) mix freely; a video is
+    styled frame by frame with the same options and written with its sound, subtitles and
+    metadata.
 
     Args:
         config: What to do.
         progress: Wraps the iterable of jobs (a progress bar over files).
         tile_progress: Wraps the iterable of tile steps of each tiled image.
+        frame_progress: Wraps the iterable of a video's frames (its length: the expected
+            frame count).
         report: Called with one line for each input that fails, when it fails.
 
     Returns:
@@ -288,7 +331,18 @@ def transfer_files(
     if note is not None and report is not None:
         report(note)
     inputs, failures = collect_inputs(config.inputs)
+    from gan_style.video import input_kind, plan_video_jobs
+
+    kinds = [input_kind(path) if path.is_file() else "image" for path, _ in inputs]
+    videos = [item for item, kind in zip(inputs, kinds, strict=True) if kind == "video"]
+    inputs = [item for item, kind in zip(inputs, kinds, strict=True) if kind == "image"]
     jobs, result.skipped, planning_failures = plan_jobs(config, inputs, style_name)
+    taken = [path for path, _ in inputs] + [job.destination for job in jobs]
+    video_jobs, skipped_videos, video_failures = plan_video_jobs(
+        config, videos, style_name, images=len(inputs), taken=taken
+    )
+    result.skipped += skipped_videos
+    planning_failures += video_failures
 
     def fail(source: str, reason: str) -> None:
         result.failed.append((source, reason))
@@ -298,10 +352,22 @@ def transfer_files(
     for source, reason in failures + planning_failures:
         fail(source, reason)
     stylizer = None
-    if jobs and config.strength > 0:
+    post = post_process_for(
+        description,
+        bundle,
+        match_colors=config.match_colors,
+        contrast=config.contrast,
+        saturation=config.saturation,
+        sharpen=config.sharpen,
+    )
+    if (jobs or video_jobs) and config.strength > 0:
         stylizer = load_stylizer(bundle, config.precision)
         result.precision = stylizer.precision
-    for job in progress(jobs) if progress is not None else jobs:
+    everything = [*jobs, *video_jobs]
+    for job in progress(everything) if progress is not None else everything:
+        if not isinstance(job, TransferJob):
+            _transfer_video_job(job, stylizer, config, post, result, fail, report, frame_progress)
+            continue
         try:
             source = read_source(job.source)
             image, working = _style_source(
@@ -315,6 +381,7 @@ def transfer_files(
                 progress=tile_progress,
                 stroke_size=config.stroke_size,
                 detail=config.detail,
+                post=post,
             )
             if job.image_format not in _ALPHA_FORMATS and image.mode == "RGBA":
                 image = image.convert("RGB")
@@ -341,6 +408,36 @@ def transfer_files(
         result.megapixels += image.width * image.height / 1e6
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _transfer_video_job(job, stylizer, config, post, result, fail, report, frame_progress):
+    """One video of `transfer_files`: styled, written, its problems reported; never raises
+    for a bad input (only for a bug, or Ctrl-C, which leaves no partial file)."""
+    from gan_style.video import FrameStyler, transfer_video
+
+    styler = FrameStyler(stylizer, config, post)
+    try:
+        video = transfer_video(
+            job.source,
+            job.destination,
+            styler,
+            video_codec=config.video_codec,
+            crf=config.crf,
+            progress=frame_progress,
+        )
+    except DataError as error:
+        fail(str(job.source), str(error).removeprefix(f"{job.source}: "))
+        return
+    except OSError as error:
+        fail(str(job.source), f"cannot write {job.destination}: {error.strerror or error}")
+        return
+    for problem in video.problems:
+        if report is not None:
+            report(f"{job.source}: {problem}")
+    result.written.append(job.destination)
+    result.styled_at[job.destination] = (video.size, styler.working_size)
+    result.videos[job.destination] = video.to_dict()
+    result.megapixels += video.frames * video.size[0] * video.size[1] / 1e6
 
 
 class _CallableModule(types.ModuleType):

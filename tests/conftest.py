@@ -166,3 +166,74 @@ def random_weights():
             weights[unit + ".mean"] = np.zeros(outputs, np.float32)
             weights[unit + ".var"] = np.ones(outputs, np.float32)
     return weights
+
+
+def moving_pattern(width: int, height: int, index: int) -> np.ndarray:
+    """Frame ``index`` of a smooth colour pattern panning 2 px a frame (uint8 RGB)."""
+    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
+    x = columns + 2 * index
+    red = 128 + 100 * np.sin(x / 9.0)
+    green = 128 + 100 * np.sin(rows / 7.0 + x / 23.0)
+    blue = 128 + 90 * np.cos((x + rows) / 13.0)
+    return np.clip(np.stack([red, green, blue], axis=-1), 0, 255).astype(np.uint8)
+
+
+def make_clip(
+    path: Path,
+    *,
+    frames: int = 24,
+    width: int = 64,
+    height: int = 48,
+    fps: int = 24,
+    audio: bool = True,
+    rotation: int = 0,
+    pixel_format: str = "yuv420p",
+    times: list[float] | None = None,
+    metadata: dict[str, str] | None = None,
+    frame_source=moving_pattern,
+    pixel_aspect: tuple[int, int] | None = None,
+) -> Path:
+    """Encodes a short H.264 clip of `moving_pattern` with PyAV, with a 440 Hz AAC tone.
+
+    Args:
+        times: Presentation times in seconds, one per frame (a variable frame rate); None:
+            ``fps`` exactly.
+        rotation: Display rotation in degrees (as a phone records portrait video).
+        pixel_aspect: The sample aspect ratio (anamorphic video); None: square pixels.
+        frame_source: ``(width, height, index) → frame``.
+    """
+    from fractions import Fraction
+
+    import av
+
+    times = [index / fps for index in range(frames)] if times is None else times
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format=None if path.suffix else "mp4") as output:
+        output.metadata.update(metadata or {})
+        video = output.add_stream("libx264", rate=fps, options={"crf": "18"})
+        video.width, video.height, video.pix_fmt = width, height, pixel_format
+        video.codec_context.time_base = video.time_base = Fraction(1, 1000)
+        if rotation:
+            video.set_display_rotation(rotation)
+        if pixel_aspect:
+            video.codec_context.sample_aspect_ratio = Fraction(*pixel_aspect)
+        sound = None
+        if audio:
+            sound = output.add_stream("aac", rate=16000)
+            sound.layout = "mono"
+        for index, seconds in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(frame_source(width, height, index), format="rgb24")
+            frame.pts = round(seconds * 1000)
+            output.mux(video.encode(frame.reformat(format=pixel_format)))
+        output.mux(video.encode())
+        if sound is not None:
+            samples = round(16000 * (times[-1] + 1 / fps))
+            tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(samples) / 16000)).astype(np.float32)
+            for start in range(0, samples, 1024):
+                chunk = av.AudioFrame.from_ndarray(
+                    tone[None, start : start + 1024], format="fltp", layout="mono"
+                )
+                chunk.sample_rate, chunk.pts = 16000, start
+                output.mux(sound.encode(chunk))
+            output.mux(sound.encode())
+    return path

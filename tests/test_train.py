@@ -65,6 +65,13 @@ def test_a_short_run_writes_a_complete_bundle(domains, home):
     assert style["config"]["augment"] == "diffaugment"  # 21 style images < 1000
     assert style["data"]["style"]["train_images"] + style["data"]["style"]["holdout_images"] == 24
     assert set(style["training"]["final_losses"]) >= {"generator_total", "nce", "nce_identity"}
+    # The palette of the style images, for transfer's --match-colors style: their warm cast.
+    palette = style["palette"]
+    every = np.concatenate(
+        [np.asarray(Image.open(path)).reshape(-1, 3) for path in sorted(domains[0].iterdir())]
+    )
+    assert palette["mean"] == pytest.approx(list(every.mean(axis=0) / 255), abs=0.02)
+    assert palette["mean"][0] > palette["mean"][2] + 0.2
     generator = store.load_generator(bundle)
     output = np.asarray(generator(np.zeros((1, 36, 44, 3), np.float32)))
     assert output.shape == (1, 36, 44, 3) and output.dtype == np.float32

@@ -42,6 +42,14 @@ def transfer_table(summary: dict) -> str:
         scales[scale] = scales.get(scale, 0) + 1
     for scale, count in sorted(scales.items()):
         lines.append(f"  styled at {count:6d}   {scale}")
+    for video in summary.get("videos", []):
+        width, height = video["size"]
+        rate = f", {video['frame_rate']:.2f} fps" if video["frame_rate"] else ""
+        copied = ", ".join(video["copied_streams"]) or "no other streams"
+        lines.append(
+            f"  video     {video['output']}: {video['frames']} frames of {width}×{height}"
+            f"{rate}; copied {copied}"
+        )
     return "\n".join(lines)
 
 

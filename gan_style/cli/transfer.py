@@ -11,9 +11,13 @@ import click
 from gan_style.cli.app import cli, json_option, progress_bar
 from gan_style.cli.tables import transfer_table
 from gan_style.config import (
+    CRF_RANGE,
+    MATCH_COLORS,
+    MAX_TEMPORAL_SMOOTHING,
     OUTPUT_FORMATS,
     PRECISIONS,
     STROKE_SIZES,
+    VIDEO_CODECS,
     TransferConfig,
     check_stroke_size,
     defaults,
@@ -128,12 +132,64 @@ class _StrokeSize(click.ParamType):
     show_default=True,
     help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
 )
+@click.option(
+    "--sharpen",
+    type=click.FloatRange(0.0, 5.0),
+    default=TRANSFER_DEFAULTS["sharpen"],
+    show_default=True,
+    help="Unsharp-mask amount on the styled image (0: none).",
+)
+@click.option(
+    "--match-colors",
+    type=click.Choice(MATCH_COLORS),
+    default=TRANSFER_DEFAULTS["match_colors"],
+    show_default=True,
+    help="Move the styled colours toward the style images' palette (recorded in the bundle) "
+    "or back toward the input's.",
+)
+@click.option(
+    "--contrast",
+    type=click.FloatRange(0.0, 3.0),
+    default=TRANSFER_DEFAULTS["contrast"],
+    show_default=True,
+    help="Factor on the styled image's contrast (1: unchanged).",
+)
+@click.option(
+    "--saturation",
+    type=click.FloatRange(0.0, 3.0),
+    default=TRANSFER_DEFAULTS["saturation"],
+    show_default=True,
+    help="Factor on the styled image's saturation (1: unchanged, 0: grey).",
+)
+@click.option(
+    "--video-codec",
+    type=click.Choice(tuple(VIDEO_CODECS)),
+    default=TRANSFER_DEFAULTS["video_codec"],
+    show_default=True,
+    help="Encoder of video outputs.",
+)
+@click.option(
+    "--crf",
+    type=click.IntRange(*CRF_RANGE),
+    default=TRANSFER_DEFAULTS["crf"],
+    show_default=True,
+    help="Video quality: constant rate factor (lower is better; 18 is visually lossless).",
+)
+@click.option(
+    "--temporal-smoothing",
+    type=click.FloatRange(0.0, MAX_TEMPORAL_SMOOTHING),
+    default=TRANSFER_DEFAULTS["temporal_smoothing"],
+    show_default=True,
+    help="Videos: weight of the previous styled frame, warped along the optical flow, on "
+    "pixels visible in both frames (against flicker); 0 turns it off.",
+)
 @json_option
 def transfer_command(inputs, as_json, **options) -> None:
-    """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
+    """Apply a style to photos and videos: INPUTS are files, folders (recursive) or globs.
 
-    Each output keeps its input's size, orientation (upright), ICC profile and metadata. Bad
-    inputs are reported and skipped; the exit code is non-zero if any failed.
+    Each output keeps its input's size, orientation (upright), ICC profile and metadata; a
+    video keeps its frame rate, sound, subtitles and rotation. Bad inputs are reported and
+    skipped; the exit code is non-zero if any failed.
     """
     from tqdm import tqdm
 
@@ -149,6 +205,7 @@ def transfer_command(inputs, as_json, **options) -> None:
         progress=progress_bar("transferring", unit="file"),
         tile_progress=tile_progress,
         report=lambda line: tqdm.write(line, file=sys.stderr),
+        frame_progress=progress_bar("frames", unit="frame"),
     )
     summary = result.summary
     click.echo(json.dumps(summary, indent=1) if as_json else transfer_table(summary))
