@@ -207,11 +207,8 @@ def plan_jobs(
                 )
             output_file = output
             forced = suffix_format
-    input_keys = {path.resolve() for path, _ in inputs}
-    planned: dict[Path, Path] = {}
+    claims = OutputClaims({path.resolve() for path, _ in inputs}, config.overwrite)
     jobs: list[TransferJob] = []
-    skipped: list[Path] = []
-    failures: list[tuple[str, str]] = []
     for path, relative in inputs:
         input_format = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
         image_format = forced or input_format or "PNG"
@@ -224,17 +221,45 @@ def plan_jobs(
             )
             folder = path.parent if output is None else output / relative.parent
             destination = folder / name
+        if claims.claim(path, destination):
+            jobs.append(TransferJob(path, destination, image_format))
+    return jobs, claims.skipped, claims.failures
+
+
+@dataclasses.dataclass
+class OutputClaims:
+    """The outputs a transfer plans, each claimed once: never an input, never twice.
+
+    Attributes:
+        protected: Resolved paths no output may take (the inputs, and outputs planned before).
+        overwrite: Whether an existing output is replaced (else it is skipped).
+        planned: Each claimed output's resolved path → the input it is the output of.
+        skipped: Outputs that exist already (without ``overwrite``).
+        failures: ``(input, reason)`` for inputs whose output could not be claimed.
+    """
+
+    protected: set[Path]
+    overwrite: bool
+    planned: dict[Path, Path] = dataclasses.field(default_factory=dict)
+    skipped: list[Path] = dataclasses.field(default_factory=list)
+    failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def claim(self, source: Path, destination: Path) -> bool:
+        """Whether ``source`` is to be written to ``destination`` (else recorded why not)."""
         key = destination.resolve()
-        if key in input_keys:
-            failures.append((str(path), f"its output {destination} would overwrite an input"))
-        elif key in planned:
-            failures.append(
-                (str(path), f"its output {destination} is also the output of {planned[key]}")
+        if key in self.protected:
+            self.failures.append(
+                (str(source), f"its output {destination} would overwrite an input")
+            )
+        elif key in self.planned:
+            taken_by = self.planned[key]
+            self.failures.append(
+                (str(source), f"its output {destination} is also the output of {taken_by}")
             )
         else:
-            planned[key] = path
-            if destination.exists() and not config.overwrite:
-                skipped.append(destination)
+            self.planned[key] = source
+            if destination.exists() and not self.overwrite:
+                self.skipped.append(destination)
             else:
-                jobs.append(TransferJob(path, destination, image_format))
-    return jobs, skipped, failures
+                return True
+        return False

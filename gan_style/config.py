@@ -193,6 +193,14 @@ DCGAN_PRESETS: dict[str, dict[str, Any]] = {
 #: paintings as they are, not of a thumbnail) and score the generator with the PatchGAN and a
 #: projected discriminator together (``patch+projected``: the quality benchmark's winner at 20
 #: minutes on all three shared styles). ``quality`` is the paper's 256-pixel setting.
+_CUT_RECIPE: dict[str, Any] = {
+    "batch_size": 1,
+    "loss": "lsgan",
+    "pool_size": 0,
+    "antialias": True,
+    "style_scale": 1.0,
+    "discriminator": "patch+projected",
+}
 CUT_PRESETS: dict[str, dict[str, Any]] = {
     "fast": {
         "image_size": 128,
@@ -200,12 +208,7 @@ CUT_PRESETS: dict[str, dict[str, Any]] = {
         "num_blocks": 6,
         "disc_filters": 32,
         "steps": 4000,
-        "batch_size": 1,
-        "loss": "lsgan",
-        "pool_size": 0,
-        "antialias": True,
-        "style_scale": 1.0,
-        "discriminator": "patch+projected",
+        **_CUT_RECIPE,
     },
     "quality": {
         "image_size": 256,
@@ -213,12 +216,7 @@ CUT_PRESETS: dict[str, dict[str, Any]] = {
         "num_blocks": 9,
         "disc_filters": 64,
         "steps": 400_000,
-        "batch_size": 1,
-        "loss": "lsgan",
-        "pool_size": 0,
-        "antialias": True,
-        "style_scale": 1.0,
-        "discriminator": "patch+projected",
+        **_CUT_RECIPE,
     },
 }
 #: λ of PatchNCE by model: CUT weights its two NCE terms 1 each (averaged), FastCUT its one by

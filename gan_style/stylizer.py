@@ -177,33 +177,15 @@ class Stylizer:
             max(cell, round(height * scale / cell) * cell),
         )
 
-    def apply(
-        self,
-        image: Image.Image,
-        *,
-        strength: float = 1.0,
-        preserve_color: bool = False,
-        tile: int | None = None,
-        memory_budget: int | None = None,
-        progress: Callable[[Iterable], Iterable] | None = None,
-        stroke_size: int | str = "auto",
-        detail: float = 1.0,
-    ) -> Image.Image:
+    def apply(self, image: Image.Image, **options) -> Image.Image:
         """Styles an upright 8-bit RGB image of any size; returns an RGB image of its size.
 
-        ``stroke_size`` and ``detail`` are as in `gan_style.transfer.TransferConfig`;
-        `working_size` says what size the generator runs at.
+        The keyword options are `apply_at_working_size`'s (``strength``, ``preserve_color``,
+        ``tile``, ``memory_budget``, ``progress``, ``stroke_size``, ``detail``, as in
+        `gan_style.transfer.TransferConfig`); `working_size` says what size the generator runs
+        at.
         """
-        return self.apply_at_working_size(
-            image,
-            strength=strength,
-            preserve_color=preserve_color,
-            tile=tile,
-            memory_budget=memory_budget,
-            progress=progress,
-            stroke_size=stroke_size,
-            detail=detail,
-        )[0]
+        return self.apply_at_working_size(image, **options)[0]
 
     def apply_at_working_size(
         self,

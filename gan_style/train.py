@@ -195,20 +195,8 @@ def train(
             )
 
     with _precision(resolved.precision) as policy:
-        return _run(
-            resolved,
-            bundle,
-            manager,
-            latest,
-            style,
-            content,
-            policy,
-            progress,
-            echo,
-            stop_after,
-            stroke_size,
-            called,
-        )
+        prepared = _Prepared(resolved, bundle, manager, latest, style, content, stroke_size, called)
+        return _run(prepared, policy, progress, echo, stop_after)
 
 
 def _resumed_config(run_folder: Path) -> dict | None:
@@ -229,20 +217,33 @@ def _already_trained(saved: dict, config: TrainConfig) -> bool:
     return saved["step"] >= config.steps
 
 
-def _run(
-    config,
-    bundle,
-    manager,
-    latest,
-    style,
-    content,
-    policy,
-    progress,
-    echo,
-    stop_after,
-    stroke_size,
-    called,
-):
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """What `train` settled before anything was built: the run `_run` carries out."""
+
+    config: TrainConfig
+    bundle: Path
+    manager: Any  # a CheckpointManager
+    latest: Path | None
+    style: Any  # the prepared domains
+    content: Any
+    stroke_size: int | None
+    called: float  # the clock when `train` was called (a time limit counts from there)
+
+
+def _run(prepared: _Prepared, policy, progress, echo, stop_after):
+    config, bundle, manager, latest = (
+        prepared.config,
+        prepared.bundle,
+        prepared.manager,
+        prepared.latest,
+    )
+    style, content, stroke_size, called = (
+        prepared.style,
+        prepared.content,
+        prepared.stroke_size,
+        prepared.called,
+    )
     import keras
     import numpy as np
     import tensorflow as tf

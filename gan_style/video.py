@@ -157,10 +157,11 @@ def plan_video_jobs(
                 f"--out {config.output}: a video's result is a video; give a name ending in "
                 f"{', '.join(sorted(VIDEO_CONTAINERS))}, or a folder"
             )
-    taken_keys = {Path(path).resolve() for path in taken}
-    input_keys = {path.resolve() for path, _ in videos}
-    planned: dict[Path, Path] = {}
-    jobs, skipped, failures = [], [], []
+    from gan_style.batch import OutputClaims
+
+    protected = {Path(path).resolve() for path in taken} | {path.resolve() for path, _ in videos}
+    claims = OutputClaims(protected, config.overwrite)
+    jobs = []
     for path, relative in videos:
         if output_file is not None:
             destination = output_file
@@ -171,21 +172,10 @@ def plan_video_jobs(
             destination = folder / name
         if not has_video_extension(destination):
             destination = destination.with_name(destination.name + _DEFAULT_EXTENSION)
-        key = destination.resolve()
-        if key in input_keys or key in taken_keys:
-            failures.append((str(path), f"its output {destination} would overwrite an input"))
-        elif key in planned:
-            failures.append(
-                (str(path), f"its output {destination} is also the output of {planned[key]}")
-            )
-        else:
-            planned[key] = path
-            if destination.exists() and not config.overwrite:
-                skipped.append(destination)
-            else:
-                container = VIDEO_CONTAINERS[destination.suffix.lower()]
-                jobs.append(VideoJob(path, destination, container))
-    return jobs, skipped, failures
+        if claims.claim(path, destination):
+            container = VIDEO_CONTAINERS[destination.suffix.lower()]
+            jobs.append(VideoJob(path, destination, container))
+    return jobs, claims.skipped, claims.failures
 
 
 @dataclasses.dataclass

@@ -142,6 +142,37 @@ def perturbed_generator(num_filters: int, num_blocks: int, seed: int = 0, antial
     return generator
 
 
+def run_cli(*args: str):
+    """``gan-style ARGS`` in click's test runner; an exception the CLI does not handle is raised."""
+    from click.testing import CliRunner
+
+    from gan_style.cli import cli
+
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+TOY_STYLE = "toy"
+
+
+@pytest.fixture(scope="module")
+def toy_home(tmp_path_factory) -> Path:
+    """A module's style store holding the toy style (`toy_store`)."""
+    return toy_store(tmp_path_factory.mktemp("home"))
+
+
+def toy_store(root: Path) -> Path:
+    """A style store at ``root`` with one small, non-trivial cyclegan style, ``TOY_STYLE``."""
+    from gan_style import store
+
+    bundle = root / "styles" / TOY_STYLE
+    store.save_generator(bundle, perturbed_generator(num_filters=4, num_blocks=1, seed=3))
+    store.write_style(
+        bundle,
+        {"name": TOY_STYLE, "model": "cyclegan", "config": {"num_filters": 4, "num_blocks": 1}},
+    )
+    return root
+
+
 def psnr(first: np.ndarray, second: np.ndarray) -> float:
     error = np.mean((first.astype(np.float64) - second.astype(np.float64)) ** 2)
     return float("inf") if error == 0 else 10 * np.log10(255.0**2 / error)

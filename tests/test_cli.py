@@ -11,10 +11,7 @@ from click.testing import CliRunner
 from gan_style import __version__
 from gan_style.cli import cli
 from tests.conftest import photo_like, save_jpeg
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+from tests.conftest import run_cli as run
 
 
 def prepare_args(source, output, *extra: str) -> list[str]:

@@ -14,37 +14,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gan_style.tiling import program as ir  # the operations a generator is read into
 from gan_style.tiling.plan import DEFAULT_MEMORY_BUDGET, Planner, TilePlan
-from gan_style.tiling.program import (
-    Conv,
-    GeneratorProgram,
-    Norm,
-    Operation,
-    Pad,
-    Pointwise,
-    Program,
-    Upsample,
-)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def program(operations: list[Operation], channels: int, residual: bool = False) -> Program:
+def program(operations: list[ir.Operation], channels: int, residual: bool = False) -> ir.Program:
     """`operations` on `channels` input channels, with zero weights of the right shapes."""
     weights = []
     for operation in operations:
-        if isinstance(operation, Conv):
+        if isinstance(operation, ir.Conv):
             size = operation.kernel_size
             weights.append(np.zeros((size, size, channels, operation.filters), np.float32))
             if operation.use_bias:
                 weights.append(np.zeros(operation.filters, np.float32))
             channels = operation.filters
-        elif isinstance(operation, Norm):
+        elif isinstance(operation, ir.Norm):
             weights += [np.zeros(operation.channels, np.float32)] * 2
-    return Program(tuple(operations), tuple(weights), residual)
+    return ir.Program(tuple(operations), tuple(weights), residual)
 
 
-def small_generator() -> GeneratorProgram:
+def small_generator() -> ir.GeneratorProgram:
     """A generator of 2-pixel cells and 4 channels, with its FLOPs per cell by hand.
 
     Encoder: a stride-2 3×3 convolution 3 → 4 (2·9·3·4 = 216 FLOPs a cell), a norm. Trunk: one
@@ -53,12 +44,14 @@ def small_generator() -> GeneratorProgram:
     ceil(radius) + 1 cells: the encoder reaches 1/2 cell, the block 2, the decoder 1 + 1/2;
     a block's 1-pixel pads need 2 cells.
     """
-    encoder = program([Pad(1, 1), Conv(3, 2, 4, True, "linear"), Norm(4, 1e-5)], channels=3)
-    block = [Pad(1, 1), Conv(3, 1, 4, True, "linear"), Norm(4, 1e-5), Pointwise("relu")]
-    block += [Pad(1, 1), Conv(3, 1, 4, True, "linear"), Norm(4, 1e-5)]
+    encoder = program(
+        [ir.Pad(1, 1), ir.Conv(3, 2, 4, True, "linear"), ir.Norm(4, 1e-5)], channels=3
+    )
+    block = [ir.Pad(1, 1), ir.Conv(3, 1, 4, True, "linear"), ir.Norm(4, 1e-5), ir.Pointwise("relu")]
+    block += [ir.Pad(1, 1), ir.Conv(3, 1, 4, True, "linear"), ir.Norm(4, 1e-5)]
     trunk = (program(block, channels=4, residual=True),)
-    decoder = program([Upsample(2), Pad(1, 1), Conv(3, 1, 3, True, "tanh")], channels=4)
-    return GeneratorProgram(
+    decoder = program([ir.Upsample(2), ir.Pad(1, 1), ir.Conv(3, 1, 3, True, "tanh")], channels=4)
+    return ir.GeneratorProgram(
         encoder, trunk, decoder, cell=2, channels=4, min_cells=2, halos=(2, 3, 3)
     )
 

@@ -20,32 +20,17 @@ from gan_style.config import OUTPUT_FORMATS, PRECISIONS, TransferConfig, default
 from gan_style.errors import ConfigError, DataError, StyleError
 from gan_style.stylizer import Stylizer, finish
 from gan_style.transfer import transfer
-from tests.conftest import perturbed_generator, photo_like, psnr, save_jpeg
+from tests.conftest import TOY_STYLE, photo_like, psnr, save_jpeg
+from tests.conftest import run_cli as run
 
-STYLE = "toy"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    """A style store with one small, non-trivial cyclegan style called ``toy``."""
-    root = tmp_path_factory.mktemp("home")
-    bundle = root / "styles" / STYLE
-    store.save_generator(bundle, perturbed_generator(num_filters=4, num_blocks=1, seed=3))
-    store.write_style(
-        bundle,
-        {"name": STYLE, "model": "cyclegan", "config": {"num_filters": 4, "num_blocks": 1}},
-    )
-    return root
+STYLE = TOY_STYLE
 
 
 @pytest.fixture(autouse=True)
-def style_home(home, monkeypatch) -> Path:
-    monkeypatch.setenv("GAN_STYLE_HOME", str(home))
-    return home
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def home(toy_home, monkeypatch) -> Path:
+    """Every test here runs with the toy style's store as GAN_STYLE_HOME."""
+    monkeypatch.setenv("GAN_STYLE_HOME", str(toy_home))
+    return toy_home
 
 
 def pixels_of(image: Image.Image) -> np.ndarray:

@@ -9,40 +9,22 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from gan_style import store
-from gan_style.cli import cli
 from gan_style.config import TransferConfig
 from gan_style.temporal import TemporalSmoother, warping_error
 from gan_style.transfer import transfer_files
 from gan_style.video import FrameStyler, input_kind
-from tests.conftest import make_clip, moving_pattern, perturbed_generator, photo_like
+from tests.conftest import TOY_STYLE, make_clip, moving_pattern, photo_like
+from tests.conftest import run_cli as run
 
-STYLE = "toy"
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory) -> Path:
-    """A style store with one small, non-trivial style called ``toy``."""
-    root = tmp_path_factory.mktemp("home")
-    bundle = root / "styles" / STYLE
-    store.save_generator(bundle, perturbed_generator(num_filters=4, num_blocks=1, seed=3))
-    store.write_style(
-        bundle,
-        {"name": STYLE, "model": "cyclegan", "config": {"num_filters": 4, "num_blocks": 1}},
-    )
-    return root
+STYLE = TOY_STYLE
 
 
 @pytest.fixture(autouse=True)
-def style_home(home, monkeypatch) -> Path:
-    monkeypatch.setenv("GAN_STYLE_HOME", str(home))
-    return home
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def home(toy_home, monkeypatch) -> Path:
+    """Every test here runs with the toy style's store as GAN_STYLE_HOME."""
+    monkeypatch.setenv("GAN_STYLE_HOME", str(toy_home))
+    return toy_home
 
 
 def probe(path: Path) -> dict:

@@ -16,6 +16,7 @@ from gan_style.errors import ConfigError, StyleError
 from gan_style.stylizer import Stylizer, finish, upsample_styled
 from gan_style.transfer import TransferConfig, transfer
 from tests.conftest import perturbed_generator, photo_like, save_jpeg
+from tests.conftest import run_cli as run
 
 PLAIN, SIZED = "plain", "sized"
 """A style without ``stroke_size`` (as older bundles and ``monet``) and one with 32."""
@@ -172,10 +173,6 @@ def test_stroke_size_validation():
         transfer(photo_like(8, 8, seed=0), style=PLAIN, stroke_size=16)
     config = TransferConfig(inputs=("a.jpg",), style=PLAIN, stroke_size=256, detail=0.5)
     assert TransferConfig.from_dict(config.to_dict()) == config
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from gan_style.cli.app import cli, json_option, progress_bar
+from gan_style.cli.app import cli, config_options, json_option, progress_bar
 from gan_style.cli.tables import transfer_table
 from gan_style.config import (
     CRF_RANGE,
@@ -20,11 +20,10 @@ from gan_style.config import (
     VIDEO_CODECS,
     TransferConfig,
     check_stroke_size,
-    defaults,
 )
 from gan_style.errors import DataError
 
-TRANSFER_DEFAULTS = defaults(TransferConfig)
+option = config_options(TransferConfig)
 
 
 class _StrokeSize(click.ParamType):
@@ -46,26 +45,21 @@ class _StrokeSize(click.ParamType):
 @click.option(
     "--style", required=True, help="Style: a name in the store or the path of a style bundle."
 )
-@click.option(
+@option(
     "--out",
     "output",
     type=click.Path(path_type=str),
-    default=TRANSFER_DEFAULTS["output"],
     help="Output file (one input) or folder (created; sub-folders mirrored) "
     "[default: beside each input].",
 )
-@click.option(
+@option(
     "--name-pattern",
-    default=TRANSFER_DEFAULTS["name_pattern"],
-    show_default=True,
     help="Output file names in a folder: {stem}, {style}, {ext}.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (never an input).")
-@click.option(
+@option(
     "--strength",
     type=click.FloatRange(0.0, 1.0),
-    default=TRANSFER_DEFAULTS["strength"],
-    show_default=True,
     help="Blend with the input: 0 returns it unchanged, 1 is the full style.",
 )
 @click.option(
@@ -73,113 +67,86 @@ class _StrokeSize(click.ParamType):
     is_flag=True,
     help="Keep the input's colours; take only the style's luminance and texture.",
 )
-@click.option(
+@option(
     "--max-size",
     type=click.IntRange(min=1),
-    default=TRANSFER_DEFAULTS["max_size"],
     help="Shrink images whose longer side exceeds this many pixels first.",
 )
-@click.option(
+@option(
     "--tile",
     type=click.IntRange(min=0),
-    default=TRANSFER_DEFAULTS["tile"],
     help="Tile side in pixels, 0 for one pass [default: from the image size and --memory]. "
     "The result does not depend on it.",
 )
-@click.option(
+@option(
     "--format",
     "output_format",
     type=click.Choice(tuple(OUTPUT_FORMATS)),
-    default=TRANSFER_DEFAULTS["output_format"],
     help="Output format [default: the input's (PNG for others), or --out's extension].",
 )
-@click.option(
+@option(
     "--quality",
     type=click.IntRange(1, 100),
-    default=TRANSFER_DEFAULTS["quality"],
-    show_default=True,
     help="JPEG and WebP quality (100: lossless WebP).",
 )
-@click.option(
+@option(
     "--precision",
     type=click.Choice(PRECISIONS),
-    default=TRANSFER_DEFAULTS["precision"],
-    show_default=True,
     help="Precision of the convolutions; auto: bfloat16 on a CPU that has it natively, "
     "float16 on a GPU, else float32.",
 )
-@click.option(
+@option(
     "--memory",
     "memory_budget_mb",
     type=click.IntRange(min=64),
-    default=TRANSFER_DEFAULTS["memory_budget_mb"],
-    show_default=True,
     help="Working memory to aim at, in MiB (beside TensorFlow's ~700); tiles fit in it.",
 )
-@click.option(
+@option(
     "--stroke-size",
     type=_StrokeSize(),
-    default=TRANSFER_DEFAULTS["stroke_size"],
-    show_default=True,
     help="Shorter side (px) to style at, so brush strokes keep their trained size; the result "
     "is up-sampled to full size with the photo's edges. auto: the style's own (full if it "
     "records none); full: style at full resolution.",
 )
-@click.option(
+@option(
     "--detail",
     type=click.FloatRange(0.0, 2.0),
-    default=TRANSFER_DEFAULTS["detail"],
-    show_default=True,
     help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
 )
-@click.option(
+@option(
     "--sharpen",
     type=click.FloatRange(0.0, 5.0),
-    default=TRANSFER_DEFAULTS["sharpen"],
-    show_default=True,
     help="Unsharp-mask amount on the styled image (0: none).",
 )
-@click.option(
+@option(
     "--match-colors",
     type=click.Choice(MATCH_COLORS),
-    default=TRANSFER_DEFAULTS["match_colors"],
-    show_default=True,
     help="Move the styled colours toward the style images' palette (recorded in the bundle) "
     "or back toward the input's.",
 )
-@click.option(
+@option(
     "--contrast",
     type=click.FloatRange(0.0, 3.0),
-    default=TRANSFER_DEFAULTS["contrast"],
-    show_default=True,
     help="Factor on the styled image's contrast (1: unchanged).",
 )
-@click.option(
+@option(
     "--saturation",
     type=click.FloatRange(0.0, 3.0),
-    default=TRANSFER_DEFAULTS["saturation"],
-    show_default=True,
     help="Factor on the styled image's saturation (1: unchanged, 0: grey).",
 )
-@click.option(
+@option(
     "--video-codec",
     type=click.Choice(tuple(VIDEO_CODECS)),
-    default=TRANSFER_DEFAULTS["video_codec"],
-    show_default=True,
     help="Encoder of video outputs.",
 )
-@click.option(
+@option(
     "--crf",
     type=click.IntRange(*CRF_RANGE),
-    default=TRANSFER_DEFAULTS["crf"],
-    show_default=True,
     help="Video quality: constant rate factor (lower is better; 18 is visually lossless).",
 )
-@click.option(
+@option(
     "--temporal-smoothing",
     type=click.FloatRange(0.0, MAX_TEMPORAL_SMOOTHING),
-    default=TRANSFER_DEFAULTS["temporal_smoothing"],
-    show_default=True,
     help="Videos: weight of the previous styled frame, warped along the optical flow, on "
     "pixels visible in both frames (against flicker); 0 turns it off.",
 )

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from gan_style.tiling.grid import Tile, _last_readers, tile_grid
 from gan_style.tiling.ops import _forward, _image_to_float, _interior_moments, _Moments
-from gan_style.tiling.plan import DEFAULT_MEMORY_BUDGET, Planner, TilePlan
+from gan_style.tiling.plan import Planner, TilePlan
 from gan_style.tiling.program import (
     Norm,
     Operation,
@@ -226,30 +226,13 @@ class TiledGenerator:
         """Convolution FLOPs (2 per multiply-add) of one pass, per image pixel."""
         return self._planner.flops_per_pixel()
 
-    def plan(
-        self,
-        height: int,
-        width: int,
-        *,
-        tile: int | None = None,
-        memory_budget: int = DEFAULT_MEMORY_BUDGET,
-        trunk: str | None = None,
-        trunk_tile: int | None = None,
-        decoder_mode: str | None = None,
-    ) -> TilePlan:
+    def plan(self, height: int, width: int, **options) -> TilePlan:
         """Chooses how to run a `height` × `width` image within a memory budget.
 
-        See `gan_style.tiling.plan.Planner.plan` for the rule, the arguments and the errors.
+        The keyword options (``tile``, ``memory_budget``, ``trunk``, ``trunk_tile``,
+        ``decoder_mode``), the rule and the errors are `gan_style.tiling.plan.Planner.plan`'s.
         """
-        return self._planner.plan(
-            height,
-            width,
-            tile=tile,
-            memory_budget=memory_budget,
-            trunk=trunk,
-            trunk_tile=trunk_tile,
-            decoder_mode=decoder_mode,
-        )
+        return self._planner.plan(height, width, **options)
 
     # Running.
 

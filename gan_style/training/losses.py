@@ -131,18 +131,9 @@ def hinge_discriminator_loss(real_scores, fake_scores) -> Any:
     )
 
 
-def wasserstein_generator_loss(fake_scores) -> Any:
-    """Wasserstein generator loss: -E[D(G(x))].
-
-    Arjovsky et al. 2017, "Wasserstein GAN", eq. 3 (the generator's part).
-
-    Args:
-        fake_scores: Critic outputs on generated images.
-
-    Returns:
-        The scalar loss (float32).
-    """
-    return -ops.mean(_float32(fake_scores))
+wasserstein_generator_loss = hinge_generator_loss
+"""Wasserstein generator loss: -E[D(G(x))], the hinge generator loss's formula (Arjovsky et al.
+2017, "Wasserstein GAN", eq. 3, the generator's part), on critic outputs."""
 
 
 def wasserstein_discriminator_loss(real_scores, fake_scores) -> Any:
