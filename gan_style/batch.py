@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_style.config import OUTPUT_FORMATS
-from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX
+from gan_style.config import JPEG_BY_DEFAULT_FORMATS, OUTPUT_FORMATS
+from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX, _INPUT_FORMAT_OF_SUFFIX
 from gan_style.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class TransferJob:
     source: Path
     destination: Path
     image_format: str
+    converted_from: str | None = None
+    """The input's format when it is written as JPEG by default (HEIC, AVIF), else None."""
 
 
 @dataclasses.dataclass
@@ -58,6 +60,8 @@ class TransferResult:
         seconds: Wall time.
         styled_at: For each output written, ``(output size, size the generator ran at)`` as
             (width, height) pairs; the second is None when nothing was styled (strength 0).
+        converted: ``(output, input format)`` for each HEIC or AVIF input written as JPEG
+            because no format was asked for.
     """
 
     style: str
@@ -71,6 +75,7 @@ class TransferResult:
     styled_at: dict[Path, tuple[tuple[int, int], tuple[int, int] | None]] = dataclasses.field(
         default_factory=dict
     )
+    converted: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -93,6 +98,10 @@ class TransferResult:
                     "full_resolution": working == size,
                 }
                 for path, (size, working) in self.styled_at.items()
+            ],
+            "converted": [
+                {"output": str(path), "from": source_format, "to": "JPEG"}
+                for path, source_format in self.converted
             ],
             "megapixels": round(self.megapixels, 3),
             "seconds": round(self.seconds, 3),
@@ -210,6 +219,12 @@ def plan_jobs(
     for path, relative in inputs:
         input_format = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
         image_format = forced or input_format or "PNG"
+        converted_from = None
+        if forced is None and _INPUT_FORMAT_OF_SUFFIX.get(path.suffix.lower()) in (
+            JPEG_BY_DEFAULT_FORMATS
+        ):
+            converted_from = _INPUT_FORMAT_OF_SUFFIX[path.suffix.lower()]
+            image_format, input_format = "JPEG", None
         if output_file is not None:
             destination = output_file
         else:
@@ -231,5 +246,5 @@ def plan_jobs(
             if destination.exists() and not config.overwrite:
                 skipped.append(destination)
             else:
-                jobs.append(TransferJob(path, destination, image_format))
+                jobs.append(TransferJob(path, destination, image_format, converted_from))
     return jobs, skipped, failures
