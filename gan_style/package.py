@@ -512,4 +512,7 @@ def unpacked_style(package: str | os.PathLike) -> Path:
             os.rename(temporary, target)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+        for folder in (cache, cache.parent):  # a refused package leaves no empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return target

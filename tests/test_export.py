@@ -130,3 +130,55 @@ def test_importing_the_export_module_does_not_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def readme_snippet() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```python\n")
+    return next(b.split("```")[0] for b in blocks if "onnxruntime.InferenceSession" in b)
+
+
+def test_the_readme_snippet_styles_a_photo_with_onnxruntime_alone(tmp_path):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from PIL import Image
+
+    from tests.conftest import photo_like
+
+    model = tmp_path / "toy.onnx"
+    export(model, "onnx")
+    photo_like(100, 81, seed=4).save(tmp_path / "beach.jpg", quality=95)
+    code = readme_snippet()
+    assert len(code.strip().splitlines()) <= 13
+    code = code.replace('"monet.onnx"', repr(str(model))).replace(
+        '"beach.jpg"', repr(str(tmp_path / "beach.jpg"))
+    )
+    code = code.replace('"beach_monet.jpg"', repr(str(tmp_path / "styled.png")))
+    blocker = "import sys; sys.modules['tensorflow'] = None; sys.modules['gan_style'] = None\n"
+
+    subprocess.run([sys.executable, "-c", blocker + code], check=True, cwd=tmp_path)
+
+    with Image.open(tmp_path / "styled.png") as styled:
+        assert styled.size == (79, 64)  # shrunk to the style's stroke size, 64
+        result = np.asarray(styled.convert("RGB"), np.float32)
+    # The same pixels as the Keras generator on the same input (8-bit rounding apart).
+    with Image.open(tmp_path / "beach.jpg") as photo:
+        small = photo.convert("RGB").resize((79, 64), Image.Resampling.LANCZOS)
+    image = np.asarray(small, np.float32)[None] / 127.5 - 1
+    padded = np.pad(image, ((0, 0), (0, 0), (0, 1), (0, 0)), mode="reflect")
+    expected = (keras_output(padded)[0, :, :79] + 1) * 127.5
+    assert np.abs(result - expected).max() <= 1.0
+
+
+def test_the_command_mirrors_its_config():
+    import click
+
+    from gan_style.config import EXPORT_FORMATS, ExportConfig, defaults
+
+    command = cli.commands["export"]
+    context = click.Context(command)
+    options = {p.name: p for p in command.params if p.name != "as_json"}
+    assert set(options) == {"style", "export_format", "output", *defaults(ExportConfig)}
+    assert tuple(options["export_format"].type.choices) == EXPORT_FORMATS
+    for name, default in defaults(ExportConfig).items():
+        assert options[name].get_default(context) == default, name

@@ -223,10 +223,27 @@ def test_tampered_packages_are_refused_with_their_reason(home, tmp_path, tamper,
     assert store_listing(home) == [STYLE]  # nothing installed, no temporary folder left
     transfer = run("transfer", str(tmp_path / "x.png"), "--style", str(bad))
     assert transfer.exit_code == StyleError.exit_code and reason in transfer.output
-    assert not list((home / "cache" / "packages").glob("*/*"))
+    assert not (home / "cache" / "packages").exists()
 
 
 def test_exporting_over_a_file_needs_force(home, tmp_path):
     output = export(tmp_path)
     result = run("styles", "export", STYLE, "-o", str(output))
     assert result.exit_code != 0 and "exists; use --force" in result.output
+
+
+def test_the_commands_mirror_their_configs():
+    import click
+
+    from gan_style.config import PackageExportConfig, PackageImportConfig, defaults
+
+    group = cli.commands["styles"]
+    for command, config, positional in (
+        (group.commands["export"], PackageExportConfig, "style"),
+        (group.commands["import"], PackageImportConfig, "package"),
+    ):
+        context = click.Context(command)
+        options = {p.name: p for p in command.params if p.name not in ("as_json", positional)}
+        assert set(options) == set(defaults(config)), command.name
+        for name, default in defaults(config).items():
+            assert options[name].get_default(context) == default, (command.name, name)
