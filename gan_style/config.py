@@ -813,7 +813,11 @@ EXPORT_FORMATS = ("onnx", "tflite", "saved_model")
 
 EXPORT_TOLERANCE = 1e-4
 """Largest absolute difference from the Keras generator that an ONNX or SavedModel export may
-have on the check image (outputs are in [-1, 1]); TFLite's difference is reported, not bounded."""
+have on the check images (outputs are in [-1, 1])."""
+
+TFLITE_TOLERANCE = 1e-3
+"""The same for TFLite, whose kernels round differently (measured: under 1e-5); it only
+catches a broken conversion."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -92,7 +92,9 @@ def read_source(path: str | os.PathLike) -> Source:
 def _read_metadata(data: bytes, source: Source) -> None:
     """Fills in the alpha and metadata of `source` from the file (best effort: a broken block
     only loses that block)."""
-    from PIL import Image, ImageOps
+    from PIL import Image
+
+    from gan_style.data.images import pending_orientation, upright
 
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -109,7 +111,8 @@ def _read_metadata(data: bytes, source: Source) -> None:
                 exif = None
             source.exif = exif if exif else None
             if _has_alpha(opened):
-                alpha = ImageOps.exif_transpose(opened).convert("RGBA").getchannel("A")
+                orientation = pending_orientation(opened, data)
+                alpha = upright(opened.convert("RGBA"), orientation).getchannel("A")
                 if alpha.getextrema() != (255, 255) and alpha.size == source.image.size:
                     source.alpha = alpha
     except (OSError, SyntaxError, ValueError, TypeError, KeyError, EOFError):

@@ -23,7 +23,6 @@ This module imports only Pillow and numpy, so decoding workers start fast.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 #: Default limit on width × height, checked from the header before decoding.
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -188,7 +187,9 @@ def load_image(
         if raw:
             raise ImageRejected(raw)
         try:
-            return _decode(image, max_pixels=max_pixels, background=background, reduce_to=reduce_to)
+            return _decode(
+                image, data, max_pixels=max_pixels, background=background, reduce_to=reduce_to
+            )
         except ImageRejected:
             raise
         except Image.DecompressionBombError as error:
@@ -275,7 +276,7 @@ _SIGNATURES = (
             in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
         ),
         "HEIC/HEIF image",
-        "it needs pillow-heif: pip install pillow-heif",
+        "not supported without pillow-heif: pip install pillow-heif",
         False,
     ),
 )
@@ -377,6 +378,7 @@ def _describe_decode_error(error: BaseException) -> str:
 
 def _decode(
     image: Image.Image,
+    data: bytes,
     *,
     max_pixels: int,
     background: tuple[int, int, int],
@@ -390,7 +392,8 @@ def _decode(
     source_format = image.format or "unknown"
     icc_profile = image.info.get("icc_profile")
 
-    swapped = _orientation(image) in _SWAPPING_ORIENTATIONS
+    orientation = pending_orientation(image, data)
+    swapped = orientation in _SWAPPING_ORIENTATIONS
     original_size = (height, width) if swapped else (width, height)
 
     if reduce_to and image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
@@ -398,10 +401,7 @@ def _decode(
         image.draft(image.mode, (reduce_to, reduce_to))
     image.load()  # decode now: truncation and corruption surface here
 
-    # A broken EXIF block must not cost the image: its orientation then stays as stored.
-    with contextlib.suppress(*_EXIF_ERRORS):
-        image = ImageOps.exif_transpose(image)
-
+    image = upright(image, orientation)
     image = to_srgb_rgb(image, icc_profile=icc_profile, background=background)
     return LoadedImage(image=image, original_size=original_size, source_format=source_format)
 
@@ -411,6 +411,73 @@ def _orientation(image: Image.Image) -> int:
         return int(image.getexif().get(0x0112, 1))
     except _EXIF_ERRORS:
         return 1
+
+
+#: The transposition that shows an image stored with each EXIF orientation upright.
+_TRANSPOSITIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def pending_orientation(image: Image.Image, data: bytes) -> int:
+    """The EXIF orientation (1-8) still to apply to an opened image to show it upright.
+
+    For JPEG, PNG, TIFF, WebP, AVIF... it is the EXIF tag. A HEIF file's rotation and mirror
+    boxes (``irot``, ``imir``, what phones write) are applied by libheif while decoding, and
+    pillow-heif then sets the EXIF tag to 1 so that nothing rotates twice; a HEIF file without
+    such boxes (some converters write EXIF only) keeps the EXIF orientation it was written
+    with, which is then applied as for a JPEG.
+    """
+    if image.format == "HEIF":
+        if _heif_has_transform(data):
+            return 1
+        try:
+            return int(image.info.get("original_orientation") or 1)
+        except (TypeError, ValueError):
+            return 1
+    return _orientation(image)
+
+
+def upright(image: Image.Image, orientation: int) -> Image.Image:
+    """``image`` transposed as its EXIF ``orientation`` (from `pending_orientation`) says."""
+    method = _TRANSPOSITIONS.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def _heif_has_transform(data: bytes) -> bool:
+    """Whether a HEIF file's item properties (``meta/iprp/ipco``) hold ``irot`` or ``imir``."""
+
+    def boxes(start: int, end: int):
+        while start + 8 <= end:
+            size, kind = struct.unpack(">I4s", data[start : start + 8])
+            header = 8
+            if size == 1 and start + 16 <= end:
+                (size,) = struct.unpack(">Q", data[start + 8 : start + 16])
+                header = 16
+            elif size == 0:
+                size = end - start
+            if size < header:
+                return
+            yield kind, start + header, min(start + size, end)
+            start += size
+
+    for kind, start, end in boxes(0, len(data)):
+        if kind != b"meta":
+            continue
+        for inner, inner_start, inner_end in boxes(start + 4, end):  # meta is a full box
+            if inner != b"iprp":
+                continue
+            for group, group_start, group_end in boxes(inner_start, inner_end):
+                if group == b"ipco":
+                    kinds = {name for name, _, _ in boxes(group_start, group_end)}
+                    return bool(kinds & {b"irot", b"imir"})
+    return False
 
 
 def to_srgb_rgb(

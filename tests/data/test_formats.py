@@ -83,7 +83,7 @@ UNSUPPORTED = [
     ("logo.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n", "EPS/PostScript vector"),
     ("IMG_0001.CR2", b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64), "Canon CR2 camera RAW"),
     ("DSCF0001.RAF", b"FUJIFILMCCD-RAW 0201FF383501" + bytes(64), "Fujifilm RAF camera RAW"),
-    ("raw.dng", _tiff_with({50706: (1, (1, 4, 0, 0))}), "DNG camera RAW: not supported, develop"),
+    ("raw.dng", _tiff_with({50706: (1, b"\x01\x04\x00\x00")}), "DNG camera RAW: not supported, develop"),
     ("DSC_0001.NEF", _tiff_with({}), "camera RAW (NEF): not supported, develop"),
     ("layers.xcf", b"gimp xcf v011\x00" + bytes(64), "GIMP XCF layered image"),
     ("render.exr", b"v/1\x01\x02\x00\x00\x00" + bytes(64), "OpenEXR HDR image"),
