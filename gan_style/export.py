@@ -27,6 +27,7 @@ At import time this module needs only the standard library; TensorFlow loads on 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import secrets
 import shutil
@@ -250,9 +251,16 @@ def _write_tflite(generator, path: Path, metadata: dict[str, str]) -> None:
     concrete = _static_channels_function(generator).get_concrete_function()
     # Without the model as `trackable_obj` the converter freezes the weights into constants;
     # with it, it keeps them as resource variables that the interpreter reads uninitialised.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    path.write_bytes(converter.convert())
+    # It logs that this path is deprecated: it is the one that gives a working file.
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        path.write_bytes(converter.convert())
+    finally:
+        absl.setLevel(level)
 
 
 _WRITERS = {"saved_model": _write_saved_model, "onnx": _write_onnx, "tflite": _write_tflite}

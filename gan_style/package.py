@@ -409,6 +409,12 @@ def _check_bundle(folder: Path, refuse) -> None:
     try:
         store.load_generator(folder)
     except StyleError as error:
+        cause = str(error.__cause__ or "")
+        if "Lambda" in cause or "safe_mode" in cause:
+            raise refuse(
+                f"{store.GENERATOR_FILE}: refused: it holds code (a Lambda layer or another "
+                "Python function), which gan-style never runs (it loads with safe_mode=True)"
+            ) from None
         raise reworded(error) from None
 
 

@@ -175,7 +175,7 @@ def lambda_generator(folder: Path) -> bytes:
         ("absolute", "unsafe entry name '/etc/evil'"),
         ("unknown", "unexpected entry 'payload.py'"),
         ("sha256", "entry 'generator.keras': sha256 does not match the manifest"),
-        ("lambda", "generator.keras: cannot load the generator"),
+        ("lambda", "generator.keras: refused: it holds code (a Lambda layer"),
         ("oversized", "entry 'style.json' is 5,242,880 bytes, over its limit of 4,194,304"),
         ("truncated", "not a gan-style package: not a zip file, or truncated"),
         ("newer", "newer than this gan-style"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from PIL import Image, TiffImagePlugin
+from PIL import Image, TiffImagePlugin, features
 
 from gan_style import store
 from gan_style.cli import cli
@@ -38,6 +38,8 @@ def assert_upright(image: Image.Image) -> None:
 
 @pytest.mark.parametrize("extension", ["heic", "avif"])
 def test_a_rotated_phone_photo_comes_back_upright_and_full_size(tmp_path, extension):
+    if extension == "avif" and not features.check("avif"):
+        pytest.skip("this Pillow was built without AVIF (Pillow >= 11.3 wheels have it)")
     path = tmp_path / f"phone.{extension}"
     Image.fromarray(STORED).save(path, exif=rotated_exif(), quality=95)
 
@@ -83,7 +85,7 @@ UNSUPPORTED = [
     ("logo.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 9 9\n", "EPS/PostScript vector"),
     ("IMG_0001.CR2", b"II*\x00\x10\x00\x00\x00CR\x02\x00" + bytes(64), "Canon CR2 camera RAW"),
     ("DSCF0001.RAF", b"FUJIFILMCCD-RAW 0201FF383501" + bytes(64), "Fujifilm RAF camera RAW"),
-    ("raw.dng", _tiff_with({50706: (1, b"\x01\x04\x00\x00")}), "DNG camera RAW: not supported, develop"),
+    ("raw.dng", _tiff_with({50706: (1, b"\x01\x04\x00\x00")}), "DNG camera RAW: not supported"),
     ("DSC_0001.NEF", _tiff_with({}), "camera RAW (NEF): not supported, develop"),
     ("layers.xcf", b"gimp xcf v011\x00" + bytes(64), "GIMP XCF layered image"),
     ("render.exr", b"v/1\x01\x02\x00\x00\x00" + bytes(64), "OpenEXR HDR image"),
