@@ -247,3 +247,13 @@ def test_the_commands_mirror_their_configs():
         assert set(options) == set(defaults(config)), command.name
         for name, default in defaults(config).items():
             assert options[name].get_default(context) == default, (command.name, name)
+
+
+@pytest.mark.parametrize("command", ["transfer", "evaluate"])
+def test_every_command_that_takes_a_style_takes_a_package(home, tmp_path, command):
+    output = export(tmp_path)
+
+    opened = store.open_style(str(output), command)
+
+    assert opened.name == STYLE and opened.bundle.parent.parent.name == "packages"
+    assert (opened.bundle / store.GENERATOR_FILE).read_bytes() == entries(output)["generator.keras"]

@@ -196,3 +196,15 @@ def test_transfer_refuses_an_svg_in_a_folder_by_name(home, tmp_path):
     assert "drawing.svg: failed (SVG vector image: not supported, export it as PNG)" in (
         result.output
     )
+
+
+def test_evaluate_reads_heic_folders_and_names_what_it_skips(tmp_path):
+    from gan_style.data.folders import list_images
+
+    Image.fromarray(STORED).save(tmp_path / "phone.heic", quality=90)
+    (tmp_path / "drawing.svg").write_bytes(_SVG)
+
+    with pytest.warns(UserWarning, match="drawing.svg: SVG vector image: not supported"):
+        found = list_images(tmp_path)
+
+    assert [path.name for path in found] == ["phone.heic"]
