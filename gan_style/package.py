@@ -436,6 +436,7 @@ def import_package(config: PackageImportConfig) -> dict[str, Any]:
     if config.name is not None:
         store.check_name(config.name)
     folder = store.styles_folder()
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".tmp-import-{secrets.token_hex(4)}"
     try:
@@ -459,6 +460,9 @@ def import_package(config: PackageImportConfig) -> dict[str, Any]:
         _install(temporary, target)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
+        if created:  # a refusal into an empty store leaves no store behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return {
         "name": name,
         "bundle": str(target),

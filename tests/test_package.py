@@ -257,3 +257,14 @@ def test_every_command_that_takes_a_style_takes_a_package(home, tmp_path, comman
 
     assert opened.name == STYLE and opened.bundle.parent.parent.name == "packages"
     assert (opened.bundle / store.GENERATOR_FILE).read_bytes() == entries(output)["generator.keras"]
+
+
+def test_a_refusal_into_a_fresh_store_leaves_no_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_STYLE_HOME", str(tmp_path / "fresh"))
+    (tmp_path / "junk.gsp").write_bytes(b"not a zip")
+
+    result = run("styles", "import", str(tmp_path / "junk.gsp"))
+
+    assert result.exit_code == StyleError.exit_code
+    assert "not a zip file, or truncated" in result.output
+    assert not (tmp_path / "fresh" / "styles").exists()
