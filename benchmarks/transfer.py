@@ -11,7 +11,9 @@ one run with each other, not across runs):
    `transfer_files`): the plan (one pass, or tiles with the trunk's mode and tile, and whether
    the decoder stores its half-resolution map), seconds (the faster of two runs at 1 MP),
    megapixels/s, peak resident memory (VmHWM of a fresh process per case, TensorFlow's own
-   ~0.7 GB included) and the achieved GFLOP/s: the generator's convolution FLOPs per pixel
+   ~0.7 GB included), the planner's check (the working memory the run added to the peak after
+   tracing, as a ratio of the plan's estimate: above 1 the planner underestimated, and the
+   summary line says so) and the achieved GFLOP/s: the generator's convolution FLOPs per pixel
    (counted from its layer shapes) × pixels / seconds, so the recomputation and halos of
    tiling count as overhead, as a ratio of the reference in the same precision. One pass is
    run where its estimated memory stays under ``--untiled-limit`` GB.
@@ -121,6 +123,8 @@ def child(case: dict) -> dict:
         generator.run(small, generator.plan(192, 256, tile=MIN_TILE * 2, trunk=plan.trunk))
     else:
         generator.run(small, generator.plan(192, 256, tile=0))
+    del small
+    traced_mb = peak_megabytes()  # TensorFlow, the traced functions and the decoded photo
     seconds = float("inf")
     for _ in range(case.get("repeats", 1)):  # the fastest of the repeats
         started = time.perf_counter()
@@ -144,6 +148,7 @@ def child(case: dict) -> dict:
     return {
         "seconds": seconds,
         "peak_mb": peak_megabytes(),
+        "traced_mb": traced_mb,
         "pixels": width * height,
         "tile": plan.tile,
         "trunk": plan.trunk,
@@ -223,9 +228,9 @@ def main() -> int:
     )
     print(
         f"{'preset':8s} {'MP':>5s} {'precision':9s} {'plan':52s} {'s':>7s} {'MP/s':>6s} "
-        f"{'peak MB':>8s} {'GFLOP/s':>8s} {'× ref':>6s}"
+        f"{'peak MB':>8s} {'est MB':>7s} {'× est':>6s} {'GFLOP/s':>8s} {'× ref':>6s}"
     )
-    accuracy = []
+    accuracy, memory_checks = [], []
     with tempfile.TemporaryDirectory() as scratch:
         for preset in presets:
             for megapixels in sizes:
@@ -244,6 +249,7 @@ def main() -> int:
                     case["end_to_end"] = tile is None and megapixels >= 10
                     case["repeats"] = 2 if megapixels <= 1 else 1
                     results[name] = measure(case)
+                    memory_checks.append(working_ratio(results[name]))
                     print_row(preset, megapixels, precision, results[name], reference)
                 if megapixels <= 1:
                     accuracy.append((preset, results))
@@ -259,6 +265,12 @@ def main() -> int:
                 f"float32 PSNR {psnr(load('bfloat16-whole'), load('float32-whole')):.1f} dB, "
                 f"bfloat16 {speedup:.2f}× as fast"
             )
+    worst = max(memory_checks)
+    verdict = "within its estimates" if worst <= 1.0 else "ABOVE its estimate: the planner is low"
+    print(
+        f"planner: measured working memory {min(memory_checks):.2f}-{worst:.2f}× the plans' "
+        f"estimates over {len(memory_checks)} runs, {verdict}"
+    )
     end_reference = {dtype: reference_gflops(dtype) for dtype in ("float32", "bfloat16")}
     print(
         f"reference at the end: {end_reference['float32']:6.1f} GFLOP/s float32, "
@@ -295,6 +307,11 @@ def fits_untiled(case: dict, limit_gb: float) -> bool:
     return 3.5 * pixels * 2 * num_filters * 4 + 24 * pixels <= limit_gb * 2**30
 
 
+def working_ratio(result: dict) -> float:
+    """Memory the run itself added to the peak (over what tracing left), per estimated byte."""
+    return (result["peak_mb"] - result["traced_mb"]) / result["estimated_mb"]
+
+
 def print_row(preset: str, megapixels: float, precision: str, result: dict, reference) -> None:
     if result["tile"]:
         plan = f"tiles {result['tile']}, trunk {result['trunk']}"
@@ -312,7 +329,8 @@ def print_row(preset: str, megapixels: float, precision: str, result: dict, refe
     short = "float32" if precision == "float32" else "bfloat16"
     print(
         f"{preset:8s} {megapixels:5.1f} {short:9s} {plan:52s} {result['seconds']:7.1f} "
-        f"{rate:6.3f} {result['peak_mb']:8.0f} {gflops:8.1f} {gflops / reference_rate:6.2f}",
+        f"{rate:6.3f} {result['peak_mb']:8.0f} {result['estimated_mb']:7.0f} "
+        f"{working_ratio(result):6.2f} {gflops:8.1f} {gflops / reference_rate:6.2f}",
         flush=True,
     )
 

@@ -17,6 +17,19 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 #: The same tiny networks as the trainer tests' `TINY`, as command-line options.
 TINY_CLI = ("--image-size", "32", "--ngf", "4", "--blocks", "1", "--ndf", "4")
+TINY_CLI += ("--discriminator", "patch")  # the default adds a projected one: tested on its own
+
+TINY_NETWORKS = dict(
+    image_size=32,
+    num_filters=4,
+    num_blocks=1,
+    disc_filters=4,
+    disc_layers=2,
+    pool_size=4,
+    discriminator="patch",
+)
+"""The smallest networks the trainers build (the config fields of TINY_CLI too): a PatchGAN
+alone, so that only the tests of the projected discriminator pay for its EfficientNet."""
 
 
 def styled(image: Image.Image) -> Image.Image:

@@ -153,7 +153,9 @@ def test_configs_round_trip_through_json():
 
 def test_train_config_resolves_presets_and_refuses_bad_combinations():
     resolved = TrainConfig(style="s", name="n").resolved()
-    assert resolved.model == "cut" and resolved.discriminator == "patch"
+    assert resolved.model == "cut" and resolved.discriminator == "patch+projected"
+    cyclegan = TrainConfig(style="s", name="n", model="cyclegan").resolved()
+    assert cyclegan.discriminator == "patch"
     assert resolved.image_size == 128 and resolved.nce_weight == 1.0
     assert TrainConfig(style="s", name="n", model="fastcut").resolved().nce_weight == 10.0
     assert TrainConfig(style="s", name="n", time_limit=60).resolved().steps == 10**9

@@ -16,12 +16,11 @@ from gan_style.tiling import (
     DEFAULT_MEMORY_BUDGET,
     MIN_TILE,
     TRUNK_MODES,
-    Blur,
-    Pad,
     TiledGenerator,
     read_generator,
     tile_grid,
 )
+from gan_style.tiling.program import Blur, Pad
 from tests.conftest import SHARED, perturbed_generator, photo_like, psnr
 
 

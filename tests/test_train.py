@@ -20,19 +20,10 @@ from gan_style.cli import cli
 from gan_style.config import TrainConfig
 from gan_style.errors import DataError, TrainingError
 from gan_style.train import train
-from tests.conftest import TINY_CLI, photo_like, quiet, styled
+from tests.conftest import TINY_CLI, TINY_NETWORKS, photo_like, quiet, styled
 
-SIZE = 32
-TINY = dict(
-    image_size=SIZE,
-    num_filters=4,
-    num_blocks=1,
-    disc_filters=4,
-    disc_layers=2,
-    pool_size=4,
-    checkpoint_every=2,
-    sample_every=100,
-)
+SIZE = TINY_NETWORKS["image_size"]
+TINY = dict(TINY_NETWORKS, checkpoint_every=2, sample_every=100)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +70,20 @@ def test_a_short_run_writes_a_complete_bundle(domains, home):
     assert output.shape == (1, 36, 44, 3) and output.dtype == np.float32
     assert Image.open(bundle / "samples.png").size[0] > 100
     assert any((bundle / "run" / "logs").iterdir())  # TensorBoard events
+
+
+def test_the_default_recipe_trains_with_both_discriminators(domains, home):
+    """No --discriminator: cut's preset scores with the PatchGAN and the projected one."""
+    result = train(config(domains, name="default", steps=2, discriminator=None), echo=quiet)
+    style = store.read_style(result.bundle)
+    assert style["config"]["discriminator"] == "patch+projected"
+    losses = style["training"]["final_losses"]
+    assert {"discriminator_style", "discriminator_projected", "adversarial_projected"} <= set(
+        losses
+    )
+    assert all(np.isfinite(value) for value in losses.values())
+    output = store.load_generator(result.bundle)(np.zeros((1, 32, 32, 3), np.float32))
+    assert np.isfinite(np.asarray(output)).all()
 
 
 def test_stop_and_resume_continues_exactly(domains, home):

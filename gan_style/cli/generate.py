@@ -7,49 +7,41 @@ from pathlib import Path
 
 import click
 
-from gan_style.cli.app import cli, json_option
+from gan_style.cli.app import cli, config_options, json_option
 from gan_style.config import (
     GenerateConfig,
-    defaults,
 )
 
-GENERATE_DEFAULTS = defaults(GenerateConfig)
+option = config_options(GenerateConfig)
 
 
 @cli.command("generate")
 @click.option("--style", required=True, help="A dcgan style: a name in the store or a path.")
-@click.option(
+@option(
     "-n",
     "--count",
     type=click.IntRange(min=1),
-    default=GENERATE_DEFAULTS["count"],
-    show_default=True,
     help="Images.",
 )
-@click.option(
+@option(
     "--seed",
     type=click.IntRange(min=0),
-    default=GENERATE_DEFAULTS["seed"],
-    show_default=True,
     help="Seed of the noise: the same seed gives the same images.",
 )
-@click.option(
+@option(
     "--truncation",
     type=click.FloatRange(min=0, min_open=True),
-    default=GENERATE_DEFAULTS["truncation"],
     help="Redraw noise beyond ±t: below ~1, more typical and less varied images [default: off].",
 )
-@click.option(
+@option(
     "--out",
     "output",
     type=click.Path(file_okay=False, path_type=str),
-    default=GENERATE_DEFAULTS["output"],
     help="Folder for the images, one PNG each [default: STYLE-generated, unless --grid alone].",
 )
-@click.option(
+@option(
     "--grid",
     type=click.Path(dir_okay=False, path_type=str),
-    default=GENERATE_DEFAULTS["grid"],
     help="Also (or only) write all images in one PNG grid here.",
 )
 @json_option

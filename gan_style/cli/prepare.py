@@ -6,14 +6,13 @@ import json
 
 import click
 
-from gan_style.cli.app import cli, json_option, progress_bar
+from gan_style.cli.app import cli, config_options, json_option, progress_bar
 from gan_style.cli.tables import prepare_table
 from gan_style.config import (
     PrepareConfig,
-    defaults,
 )
 
-PREPARE_DEFAULTS = defaults(PrepareConfig)
+option = config_options(PrepareConfig)
 
 
 @cli.command("prepare-data")
@@ -25,41 +24,29 @@ PREPARE_DEFAULTS = defaults(PrepareConfig)
     type=click.Path(path_type=str),
     help="Dataset folder to write (created, or replaced if it is a dataset already).",
 )
-@click.option(
+@option(
     "--size",
-    default=PREPARE_DEFAULTS["size"],
-    show_default=True,
     help="Shorter side after resizing, in pixels (aspect ratio kept).",
 )
-@click.option(
+@option(
     "--min-size",
-    default=PREPARE_DEFAULTS["min_size"],
-    show_default=True,
     help="Reject images whose shorter side is below this (the training crop size).",
 )
 @click.option("--upscale", is_flag=True, help="Enlarge images smaller than --size.")
-@click.option(
+@option(
     "--holdout",
-    default=PREPARE_DEFAULTS["holdout"],
-    show_default=True,
     help="Fraction held out for evaluation (at least one image from ten kept).",
 )
-@click.option(
+@option(
     "--seed",
-    default=PREPARE_DEFAULTS["seed"],
-    show_default=True,
     help="Seed of the held-out split.",
 )
-@click.option(
+@option(
     "--dedupe-distance",
-    default=PREPARE_DEFAULTS["dedupe_distance"],
-    show_default=True,
     help="Max pHash Hamming distance (of 64 bits) for near-duplicates; -1: off.",
 )
-@click.option(
+@option(
     "--max-pixels",
-    default=PREPARE_DEFAULTS["max_pixels"],
-    show_default=True,
     help="Reject images with more pixels than this (decompression bombs).",
 )
 @click.option(
@@ -68,10 +55,8 @@ PREPARE_DEFAULTS = defaults(PrepareConfig)
     show_default=True,
     help="R,G,B colour that transparent pixels are composited onto.",
 )
-@click.option(
+@option(
     "--shard-size",
-    default=PREPARE_DEFAULTS["shard_size"],
-    show_default=True,
     help="Images per TFRecord shard.",
 )
 @click.option(

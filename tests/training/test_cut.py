@@ -132,15 +132,15 @@ def test_patch_and_projected_discriminators_each_train_only_themselves(backbone_
     before = {
         "generator": weights(trainer.generator_photo_to_style),
         "patch": weights(patch),
-        "head": [np.array(v) for v in projected.trainable_weights],
-        "frozen": [np.array(v) for v in frozen.weights],
+        "head": [v.numpy() for v in projected.trainable_weights],
+        "frozen": [v.numpy() for v in frozen.weights],
     }
     trainer.train_step(batch(2), batch(3))
     after = {
         "generator": weights(trainer.generator_photo_to_style),
         "patch": weights(patch),
-        "head": [np.array(v) for v in projected.trainable_weights],
-        "frozen": [np.array(v) for v in frozen.weights],
+        "head": [v.numpy() for v in projected.trainable_weights],
+        "frozen": [v.numpy() for v in frozen.weights],
     }
     assert changed(before["generator"], after["generator"])
     assert changed(before["patch"], after["patch"])

@@ -7,26 +7,16 @@ import pytest
 
 from gan_style.config import TrainConfig
 from gan_style.training.dcgan import DCGANTrainer, latent_vectors
+from tests.training.conftest import tiny_config as tiny_translation_config
 
 SIZE = 16
 BATCH = 4
 
 
 def tiny_config(**overrides) -> TrainConfig:
-    options = dict(
-        style="unused",
-        name="tiny",
-        model="dcgan",
-        image_size=SIZE,
-        steps=10,
-        num_filters=4,
-        disc_filters=4,
-        batch_size=BATCH,
-        latent_dim=8,
-        seed=1,
-    )
-    options.update(overrides)
-    return TrainConfig(**options)
+    """A tiny dcgan config (the fields dcgan has no use for stay at the translation ones')."""
+    dcgan = dict(model="dcgan", image_size=SIZE, batch_size=BATCH, latent_dim=8)
+    return tiny_translation_config(**{**dcgan, **overrides})
 
 
 def batch(seed: int) -> np.ndarray:
