@@ -6,11 +6,11 @@ import json
 
 import click
 
-from gan_style.cli.app import cli, json_option
+from gan_style.cli.app import cli, config_options, json_option
 from gan_style.cli.tables import export_table
-from gan_style.config import EXPORT_FORMATS, ExportConfig, defaults
+from gan_style.config import EXPORT_FORMATS, ExportConfig
 
-EXPORT_DEFAULTS = defaults(ExportConfig)
+option = config_options(ExportConfig)
 
 
 @cli.command("export")
@@ -34,7 +34,7 @@ EXPORT_DEFAULTS = defaults(ExportConfig)
     required=True,
     help="The file (onnx, tflite) or folder (saved_model) to write.",
 )
-@click.option("--force", is_flag=True, default=EXPORT_DEFAULTS["force"], help="Replace --out.")
+@option("--force", is_flag=True, help="Replace --out.")
 @json_option
 def export_command(as_json, **options) -> None:
     """Export a style's photo → style generator (float32, any height and width).

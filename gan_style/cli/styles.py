@@ -6,12 +6,12 @@ import json
 
 import click
 
-from gan_style.cli.app import cli, json_option
+from gan_style.cli.app import cli, config_options, json_option
 from gan_style.cli.tables import package_export_table, package_import_table
-from gan_style.config import PackageExportConfig, PackageImportConfig, defaults
+from gan_style.config import PackageExportConfig, PackageImportConfig
 
-EXPORT_DEFAULTS = defaults(PackageExportConfig)
-IMPORT_DEFAULTS = defaults(PackageImportConfig)
+export_option = config_options(PackageExportConfig)
+import_option = config_options(PackageImportConfig)
 
 
 @cli.group("styles", invoke_without_command=True)
@@ -49,21 +49,19 @@ def styles_command(context, as_json) -> None:
 
 @styles_command.command("export")
 @click.argument("style")
-@click.option(
+@export_option(
     "-o",
     "--out",
     "output",
     type=click.Path(path_type=str),
-    default=EXPORT_DEFAULTS["output"],
     help="The package file to write [default: NAME.gsp here].",
 )
-@click.option(
+@export_option(
     "--with-checkpoints",
     is_flag=True,
-    default=EXPORT_DEFAULTS["with_checkpoints"],
     help="Also pack the training checkpoints, so the importer can train on.",
 )
-@click.option("--force", is_flag=True, default=EXPORT_DEFAULTS["force"], help="Replace --out.")
+@export_option("--force", is_flag=True, help="Replace --out.")
 @json_option
 def styles_export_command(style, as_json, **options) -> None:
     """Pack STYLE into one .gsp file: generator, style.json, samples, attribution, sha256s."""
@@ -75,16 +73,9 @@ def styles_export_command(style, as_json, **options) -> None:
 
 @styles_command.command("import")
 @click.argument("package", type=click.Path(path_type=str))
-@click.option(
-    "--name",
-    default=IMPORT_DEFAULTS["name"],
-    help="Install under this name [default: the name it was exported with].",
-)
-@click.option(
-    "--force",
-    is_flag=True,
-    default=IMPORT_DEFAULTS["force"],
-    help="Replace a style of that name in the store (it is kept otherwise).",
+@import_option("--name", help="Install under this name [default: the name it was exported with].")
+@import_option(
+    "--force", is_flag=True, help="Replace a style of that name in the store (kept otherwise)."
 )
 @json_option
 def styles_import_command(package, as_json, **options) -> None:
