@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gan_style.config import OUTPUT_FORMATS
-from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX
+from gan_style.config import JPEG_BY_DEFAULT_FORMATS, OUTPUT_FORMATS
+from gan_style.data.image_io import _EXTENSIONS, _FORMAT_OF_SUFFIX, _INPUT_FORMAT_OF_SUFFIX
 from gan_style.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class TransferJob:
     source: Path
     destination: Path
     image_format: str
+    converted_from: str | None = None
+    """The input's format when it is written as JPEG by default (HEIC, AVIF), else None."""
 
 
 @dataclasses.dataclass
@@ -59,6 +61,8 @@ class TransferResult:
         styled_at: For each output written, ``(output size, size the generator ran at)`` as
             (width, height) pairs; the second is None when nothing was styled (strength 0).
         videos: For each video written, `gan_style.video.VideoResult.to_dict`.
+        converted: ``(output, input format)`` for each HEIC or AVIF input written as JPEG
+            because no format was asked for.
     """
 
     style: str
@@ -73,6 +77,7 @@ class TransferResult:
         default_factory=dict
     )
     videos: dict[Path, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    converted: list[tuple[Path, str]] = dataclasses.field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -97,6 +102,10 @@ class TransferResult:
                 for path, (size, working) in self.styled_at.items()
             ],
             "videos": [{"output": str(path), **video} for path, video in self.videos.items()],
+            "converted": [
+                {"output": str(path), "from": source_format, "to": "JPEG"}
+                for path, source_format in self.converted
+            ],
             "megapixels": round(self.megapixels, 3),
             "seconds": round(self.seconds, 3),
             "megapixels_per_second": (
@@ -212,6 +221,12 @@ def plan_jobs(
     for path, relative in inputs:
         input_format = _FORMAT_OF_SUFFIX.get(path.suffix.lower())
         image_format = forced or input_format or "PNG"
+        converted_from = None
+        if forced is None and _INPUT_FORMAT_OF_SUFFIX.get(path.suffix.lower()) in (
+            JPEG_BY_DEFAULT_FORMATS
+        ):
+            converted_from = _INPUT_FORMAT_OF_SUFFIX[path.suffix.lower()]
+            image_format, input_format = "JPEG", None
         if output_file is not None:
             destination = output_file
         else:
@@ -222,7 +237,7 @@ def plan_jobs(
             folder = path.parent if output is None else output / relative.parent
             destination = folder / name
         if claims.claim(path, destination):
-            jobs.append(TransferJob(path, destination, image_format))
+            jobs.append(TransferJob(path, destination, image_format, converted_from))
     return jobs, claims.skipped, claims.failures
 
 

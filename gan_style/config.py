@@ -665,7 +665,10 @@ class GenerateConfig(_Config):
 # --- transfer ------------------------------------------------------------------------------
 
 #: Output formats of `transfer` by option value (their Pillow names).
-OUTPUT_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
+OUTPUT_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF", "heic": "HEIF"}
+#: Input formats that `transfer` writes as JPEG unless ``--format`` (or ``--out``) says otherwise:
+#: phone photos (HEIC/HEIF) and AVIF, which many programs still cannot open.
+JPEG_BY_DEFAULT_FORMATS = ("HEIF", "AVIF")
 #: Working memory (MiB) that `transfer` aims at beside TensorFlow's own, unless told otherwise.
 VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "vp9": "libvpx-vp9"}
 """``--video-codec`` choices: the FFmpeg encoder (bundled with PyAV) each name writes with."""
@@ -763,8 +766,9 @@ class TransferConfig(_Config):
         max_size: Shrink images whose longer side exceeds this many pixels first.
         tile: Tile side in pixels; 0 runs each image in one pass; None chooses from the image
             size and ``memory_budget_mb``. The result does not depend on it.
-        output_format: ``jpeg``, ``png``, ``webp`` or ``tiff``; None keeps the input's format
-            when it is one of those (else PNG), or follows ``output``'s extension.
+        output_format: ``jpeg``, ``png``, ``webp``, ``tiff`` or ``heic``; None keeps the
+            input's format when it is one of the first four, writes HEIC and AVIF inputs as
+            JPEG, other formats as PNG, or follows ``output``'s extension.
         quality: JPEG and WebP quality, 1-100 (100 writes lossless WebP).
         precision: ``auto`` (as in training: ``mixed_bfloat16`` on a CPU with native
             bfloat16, where it measured 1.4-1.8× as fast as float32 with outputs 44-58 dB
@@ -859,3 +863,86 @@ class TransferConfig(_Config):
             f"temporal_smoothing must be in [0, {MAX_TEMPORAL_SMOOTHING}], "
             f"got {self.temporal_smoothing}",
         )
+
+
+# --- style packages and export ----------------------------------------------------------------
+
+PACKAGE_SUFFIX = ".gsp"
+"""The extension of a one-file style package (`gan_style.package`)."""
+
+EXPORT_FORMATS = ("onnx", "tflite", "saved_model")
+"""The formats ``gan-style export`` writes a style's generator in (`gan_style.export`)."""
+
+EXPORT_TOLERANCE = 1e-4
+"""Largest absolute difference from the Keras generator that an ONNX or SavedModel export may
+have on the check images (outputs are in [-1, 1])."""
+
+TFLITE_TOLERANCE = 1e-3
+"""The same for TFLite, whose kernels round differently (measured: under 1e-5); it only
+catches a broken conversion."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageExportConfig(_Config):
+    """Options of ``gan-style styles export``.
+
+    Args:
+        style: Name of a style in the store (or a built-in), or the path of a style bundle.
+        output: The package file to write; None: ``NAME.gsp`` in the current folder.
+        with_checkpoints: Also pack the training run's checkpoints (``run/``), so that the
+            importer can go on training it; they are often larger than the style itself.
+        force: Replace ``output`` if it exists.
+    """
+
+    style: str
+    output: str | None = None
+    with_checkpoints: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        _require(bool(self.style), "give a style: a name in the store or a bundle's path")
+        _require(
+            self.output is None or bool(str(self.output).strip()),
+            "output must be a file name, e.g. watercolour.gsp",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageImportConfig(_Config):
+    """Options of ``gan-style styles import``.
+
+    Args:
+        package: The ``.gsp`` file to install.
+        name: The name to install it under; None: the name it was exported with.
+        force: Replace a style of that name already in the store (it is kept otherwise).
+    """
+
+    package: str
+    name: str | None = None
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        _require(bool(self.package), "give the package file to import")
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportConfig(_Config):
+    """Options of ``gan-style export``.
+
+    Args:
+        style: Name of a style in the store (or a built-in), a bundle's path or a ``.gsp``.
+        export_format: ``onnx`` (one file, runs with onnxruntime alone), ``tflite`` (one file,
+            for phones) or ``saved_model`` (a folder, for TensorFlow Serving).
+        output: The file (onnx, tflite) or folder (saved_model) to write.
+        force: Replace ``output`` if it exists.
+    """
+
+    style: str
+    export_format: str
+    output: str
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        _require(bool(self.style), "give a style: a name in the store or a bundle's path")
+        _require_choice("export_format", self.export_format, EXPORT_FORMATS)
+        _require(bool(self.output), "give the output path (-o)")

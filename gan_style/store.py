@@ -14,7 +14,8 @@ e.g. ``~/.local/share/gan-style``). Built-in styles ship inside the package, in
 ``gan_style/styles/<name>/`` (the same layout, without ``run/``); that folder may be empty or
 absent. ``--style`` takes the path of a bundle, else a name in the store, else the name of a
 built-in style: a style of the user's with a built-in's name shadows the built-in (which
-`list_styles` still lists, marked ``shadowed``). Loading never executes code from a bundle:
+`list_styles` still lists, marked ``shadowed``); a ``.gsp`` file (`gan_style.package`) works
+as a bundle's path. Loading never executes code from a bundle:
 generators load with ``safe_mode=True`` and only gan-style's registered layers.
 """
 
@@ -71,6 +72,11 @@ def check_name(name: str) -> str:
     return name
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid style name (see `check_name`)."""
+    return isinstance(name, str) and bool(_NAME_PATTERN.match(name))
+
+
 def bundle_folder(name: str) -> Path:
     """The folder of the style called ``name`` in the store (it need not exist)."""
     return styles_folder() / check_name(name)
@@ -110,8 +116,9 @@ def partial_note(description: dict[str, Any], bundle: Path) -> str | None:
 def resolve_style(style: str | os.PathLike) -> Path:
     """The bundle folder that ``--style`` means.
 
-    In order: a path to a bundle, a name in the user's store, the name of a built-in style (so
-    a user's style shadows a built-in of the same name).
+    In order: a path to a bundle, a ``.gsp`` style package (checked and unpacked into a cache,
+    `gan_style.package.unpacked_style`), a name in the user's store, the name of a built-in
+    style (so a user's style shadows a built-in of the same name).
 
     Raises:
         StyleError: there is no such style; the message lists the user's and built-in styles.
@@ -119,6 +126,10 @@ def resolve_style(style: str | os.PathLike) -> Path:
     path = Path(style).expanduser()
     if is_bundle(path):
         return path
+    from gan_style.package import is_package, unpacked_style
+
+    if is_package(path):
+        return unpacked_style(path)
     text = os.fspath(style)
     if _NAME_PATTERN.match(text):
         for folder in (styles_folder(), builtin_styles_folder()):

@@ -404,6 +404,8 @@ def transfer_files(
             fail(str(job.source), "out of memory; try a smaller --tile, --memory or --max-size")
             continue
         result.written.append(job.destination)
+        if job.converted_from is not None:
+            result.converted.append((job.destination, job.converted_from))
         result.styled_at[job.destination] = (image.size, working)
         result.megapixels += image.width * image.height / 1e6
     result.seconds = time.perf_counter() - started

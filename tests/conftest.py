@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -268,3 +269,22 @@ def make_clip(
                 output.mux(sound.encode(chunk))
             output.mux(sound.encode())
     return path
+
+
+def swapped_primaries_profile() -> bytes:
+    """sRGB's ICC profile with the red and blue primaries exchanged: a valid RGB profile in
+    which stored (255, 0, 0) means sRGB blue."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack(">I", profile[128:132])
+    tags = {}
+    for index in range(count):
+        signature, offset, size = struct.unpack(
+            ">4sII", profile[132 + 12 * index : 144 + 12 * index]
+        )
+        tags[signature] = (offset, size)
+    (red_offset, size), (blue_offset, _) = tags[b"rXYZ"], tags[b"bXYZ"]
+    red = profile[red_offset : red_offset + size]
+    profile[red_offset : red_offset + size] = profile[blue_offset : blue_offset + size]
+    profile[blue_offset : blue_offset + size] = red
+    profile[84:100] = bytes(16)  # the profile ID (an MD5) no longer applies
+    return bytes(profile)

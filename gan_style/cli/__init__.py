@@ -6,7 +6,15 @@ and ``--version`` answer at once. Errors a user can fix (`gan_style.errors.GanSt
 printed as one line, ``error: <message>``, with the error type's exit code.
 """
 
-from gan_style.cli import evaluate, generate, prepare, styles, train, transfer  # noqa: F401
+from gan_style.cli import (  # noqa: F401
+    evaluate,
+    export,
+    generate,
+    prepare,
+    styles,
+    train,
+    transfer,
+)
 from gan_style.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -50,6 +50,13 @@ def transfer_table(summary: dict) -> str:
             f"  video     {video['output']}: {video['frames']} frames of {width}×{height}"
             f"{rate}; copied {copied}"
         )
+    converted = summary.get("converted", [])
+    if converted:
+        kinds = "/".join(sorted({entry["from"].replace("HEIF", "HEIC") for entry in converted}))
+        lines.append(
+            f"  as JPEG   {len(converted):6d}   {kinds} inputs written as JPEG "
+            "(--format heic writes HEIC)"
+        )
     return "\n".join(lines)
 
 
@@ -136,3 +143,48 @@ def style_evaluation_table(result: dict, plot: str | None = None) -> str:
     if plot:
         lines.append(f"  chart: {plot}")
     return "\n".join(lines)
+
+
+def package_export_table(summary: dict) -> str:
+    """The report of `gan_style.package.export_package`."""
+    lines = [f"packed style {summary['style']} → {summary['output']} ({_size(summary['bytes'])})"]
+    for entry, size in summary["entries"].items():
+        lines.append(f"  {entry:<40s} {_size(size):>10s}")
+    return "\n".join(lines)
+
+
+def package_import_table(summary: dict) -> str:
+    """The report of `gan_style.package.import_package`."""
+    verb = "replaced" if summary["replaced"] else "installed"
+    return (
+        f"{verb} style {summary['name']} from {summary['package']} → {summary['bundle']} "
+        f"(checked: names, sizes, sha256, safe_mode load)"
+    )
+
+
+def export_table(summary: dict) -> str:
+    """The report of `gan_style.export.export_style`."""
+    lines = [
+        f"exported style {summary['style']} as {summary['format']} → {summary['output']} "
+        f"({_size(summary['bytes'])}, float32, input (batch, height, width, 3) in [-1, 1])"
+    ]
+    for check in summary["checks"]:
+        height, width = check["shape"][1:3]
+        lines.append(
+            f"  checked on a {width}×{height} image against Keras: max |diff| "
+            f"{check['max_abs_diff']:.2e}, mean |diff| {check['mean_abs_diff']:.2e}"
+        )
+    if summary.get("tolerance") is not None:
+        lines.append(f"  within the tolerance of {summary['tolerance']:.0e}")
+    lines.append(f"  {summary['usage']}")
+    return "\n".join(lines)
+
+
+def _size(size: float) -> str:
+    if size < 1024:
+        return f"{size:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 1024 or unit == "GiB":
+            break
+    return f"{size:.1f} {unit}"

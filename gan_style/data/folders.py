@@ -31,7 +31,7 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     """
     from PIL import Image
 
-    from gan_style.data.images import is_clutter_name
+    from gan_style.data.images import is_clutter_name, unsupported_format
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -44,8 +44,11 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
             with Image.open(path) as image:
                 image.verify()
         except Exception as error:  # Pillow raises many types on malformed files.
+            with open(path, "rb") as handle:
+                reason = unsupported_format(handle.read(4096), path)
             warnings.warn(
-                f"Skipping {path}: not a readable image ({type(error).__name__}: {error})",
+                f"Skipping {path}: "
+                + (reason or f"not a readable image ({type(error).__name__}: {error})"),
                 stacklevel=2,
             )
             continue

@@ -27,14 +27,18 @@ if TYPE_CHECKING:
 
 """``--format`` names → Pillow format names of the formats transfer writes."""
 
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif"}
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "TIFF": "tif", "HEIF": "heic"}
 _FORMAT_OF_SUFFIX = {
     **dict.fromkeys((".jpg", ".jpeg", ".jpe", ".jfif"), "JPEG"),
     ".png": "PNG",
     ".webp": "WEBP",
     **dict.fromkeys((".tif", ".tiff"), "TIFF"),
+    **dict.fromkeys((".heic", ".heif", ".hif"), "HEIF"),
 }
-_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF"})
+#: The input formats (by extension) written as JPEG unless asked otherwise
+#: (`gan_style.config.JPEG_BY_DEFAULT_FORMATS`).
+_INPUT_FORMAT_OF_SUFFIX = {**_FORMAT_OF_SUFFIX, ".avif": "AVIF"}
+_ALPHA_FORMATS = frozenset({"PNG", "WEBP", "TIFF", "HEIF"})
 _EXIF_ORIENTATION = 0x0112
 _EXIF_IFD = 0x8769
 _EXIF_PIXEL_WIDTH, _EXIF_PIXEL_HEIGHT = 0xA002, 0xA003
@@ -77,7 +81,7 @@ def read_source(path: str | os.PathLike) -> Source:
 
     try:
         data = read_bytes(path)
-        loaded = load_image(data)
+        loaded = load_image(data, name=path)
     except ImageRejected as error:
         raise DataError(f"{path}: {error.reason}") from error
     source = Source(loaded.image, source_format=loaded.source_format)
@@ -88,7 +92,9 @@ def read_source(path: str | os.PathLike) -> Source:
 def _read_metadata(data: bytes, source: Source) -> None:
     """Fills in the alpha and metadata of `source` from the file (best effort: a broken block
     only loses that block)."""
-    from PIL import Image, ImageOps
+    from PIL import Image
+
+    from gan_style.data.images import pending_orientation, upright
 
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -105,7 +111,8 @@ def _read_metadata(data: bytes, source: Source) -> None:
                 exif = None
             source.exif = exif if exif else None
             if _has_alpha(opened):
-                alpha = ImageOps.exif_transpose(opened).convert("RGBA").getchannel("A")
+                orientation = pending_orientation(opened, data)
+                alpha = upright(opened.convert("RGBA"), orientation).getchannel("A")
                 if alpha.getextrema() != (255, 255) and alpha.size == source.image.size:
                     source.alpha = alpha
     except (OSError, SyntaxError, ValueError, TypeError, KeyError, EOFError):
@@ -154,7 +161,8 @@ def write_image(
     The input's RGB ICC profile is kept: the pixels are converted from sRGB back into it and
     it is embedded (another kind of profile gets sRGB's). EXIF is kept without its
     orientation tag and with the new pixel size; XMP without its orientation; the DPI. TIFF is
-    written uncompressed: Pillow's libtiff encoder, which compresses, cannot write EXIF.
+    written uncompressed: Pillow's libtiff encoder, which compresses, cannot write EXIF. HEIF
+    (HEIC, through pillow-heif) keeps the ICC profile, EXIF and XMP but not the DPI.
 
     Raises:
         OSError: The file cannot be written.
@@ -186,6 +194,9 @@ def write_image(
         options.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif image_format == "WEBP":
         options.update(quality=quality, lossless=quality == 100)
+    elif image_format == "HEIF":  # written by pillow-heif, which has no resolution field
+        options.pop("dpi", None)
+        options.update(quality=quality)
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(final) as temporary:

@@ -259,6 +259,7 @@ def inspect_file(source: Path, relative: str, config: PrepareConfig) -> _Inspect
             max_pixels=config.max_pixels,
             background=tuple(config.background),
             reduce_to=config.size,
+            name=relative,
         )
     except images.ImageRejected as rejected:
         announced = images.has_image_extension(relative)

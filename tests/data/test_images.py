@@ -8,10 +8,10 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from gan_style.data import images
-from tests.conftest import photo_like
+from tests.conftest import photo_like, swapped_primaries_profile
 
 
 def encode(image: Image.Image, format: str, **options) -> bytes:
@@ -120,25 +120,6 @@ def test_exif_orientation_is_applied():
     assert loaded.original_size == (20, 40)
     top_right = np.asarray(loaded.image)[3, 16]
     assert top_right[0] > 200 and top_right[2] < 60
-
-
-def swapped_primaries_profile() -> bytes:
-    """sRGB's ICC profile with the red and blue primaries exchanged: a valid RGB profile in
-    which stored (255, 0, 0) means sRGB blue."""
-    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    (count,) = struct.unpack(">I", profile[128:132])
-    tags = {}
-    for index in range(count):
-        signature, offset, size = struct.unpack(
-            ">4sII", profile[132 + 12 * index : 144 + 12 * index]
-        )
-        tags[signature] = (offset, size)
-    (red_offset, size), (blue_offset, _) = tags[b"rXYZ"], tags[b"bXYZ"]
-    red = profile[red_offset : red_offset + size]
-    profile[red_offset : red_offset + size] = profile[blue_offset : blue_offset + size]
-    profile[blue_offset : blue_offset + size] = red
-    profile[84:100] = bytes(16)  # the profile ID (an MD5) no longer applies
-    return bytes(profile)
 
 
 def test_embedded_icc_profile_is_converted_to_srgb():
