@@ -217,14 +217,21 @@ CUT_PRESETS: dict[str, dict[str, Any]] = {
         "style_scale": 1.0,
     },
 }
+#: The same for ``--model reference`` (a generator conditioned on a style image's code, see
+#: `gan_style.training.reference`): CUT's presets with the discriminator the quality benchmark
+#: chose for CUT at 20 minutes, the PatchGAN and the projected one together.
+REFERENCE_PRESETS: dict[str, dict[str, Any]] = {
+    name: {**preset, "discriminator": "patch+projected"} for name, preset in CUT_PRESETS.items()
+}
 #: λ of PatchNCE by model: CUT weights its two NCE terms 1 each (averaged), FastCUT its one by
-#: 10 (the authors' ``--lambda_NCE``).
-NCE_WEIGHTS = {"cut": 1.0, "fastcut": 10.0}
+#: 10 (the authors' ``--lambda_NCE``); the reference model trains as CUT does.
+NCE_WEIGHTS = {"cut": 1.0, "fastcut": 10.0, "reference": 1.0}
 #: Presets by model.
 MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cyclegan": TRAIN_PRESETS,
     "cut": CUT_PRESETS,
     "fastcut": CUT_PRESETS,
+    "reference": REFERENCE_PRESETS,
     "dcgan": DCGAN_PRESETS,
 }
 #: Values of preset fields for presets that do not name them: what every run did before the
@@ -253,12 +260,15 @@ PRESET_FIELDS = (
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 AUGMENTS = ("auto", "none", "diffaugment")
-MODELS = ("cyclegan", "cut", "fastcut", "dcgan")
+MODELS = ("cyclegan", "cut", "fastcut", "reference", "dcgan")
 #: The model of a run that names none (and resumes no run of another model): CUT, which the
 #: quality benchmark (benchmarks/quality.py) measured against CycleGAN at the same time budget.
 DEFAULT_MODEL = "cut"
 #: Models whose bundle is a photo → style generator (what `transfer` runs).
-TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
+TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut", "reference")
+#: Models whose bundle also carries a style encoder and its collection's codes (``transfer
+#: --reference``).
+REFERENCE_MODELS = ("reference",)
 #: Adversarial losses a trainer can train (the registry: `gan_style.training.losses`).
 TRAIN_LOSSES = ("lsgan", "bce", "hinge", "wgan-gp")
 #: DiffAugment's augmentations (`gan_style.training.augment.DiffAugment`), in the order a policy
@@ -749,6 +759,9 @@ class TransferConfig(_Config):
         detail: 0-2: how much of the photo's luma detail finer than the working scale is
             added back to the up-sampled styled image (`upsample_styled`); unused at full
             resolution.
+        references: For a reference style (``--model reference``): image files or folders
+            whose style codes are averaged into the one it paints with; empty: the collection's
+            mean code. A style without a style encoder refuses them.
     """
 
     inputs: tuple[str, ...]
@@ -766,10 +779,15 @@ class TransferConfig(_Config):
     memory_budget_mb: int = MEMORY_BUDGET_MB
     stroke_size: int | str = "auto"
     detail: float = 1.0
+    references: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         inputs = (self.inputs,) if isinstance(self.inputs, str | os.PathLike) else self.inputs
         object.__setattr__(self, "inputs", tuple(os.fspath(item) for item in inputs))
+        references = self.references
+        if isinstance(references, str | os.PathLike):
+            references = (references,)
+        object.__setattr__(self, "references", tuple(os.fspath(item) for item in references))
         _require(len(self.inputs) > 0, "give at least one input file, folder or glob")
         _require(bool(self.style), "give a style: a name in the store or a bundle's path")
         _require(0.0 <= self.strength <= 1.0, f"strength must be in [0, 1], got {self.strength}")

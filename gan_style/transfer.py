@@ -126,6 +126,7 @@ def transfer(
     progress: Callable[[Iterable], Iterable] | None = None,
     stroke_size: int | str = "auto",
     detail: float = 1.0,
+    references: Iterable[str | os.PathLike] = (),
 ) -> Image.Image:
     """Apply a style to one image and return the result, the size of the (upright) input.
 
@@ -151,6 +152,8 @@ def transfer(
         stroke_size: ``auto``, ``full`` or the shorter side in pixels to style at (see
             `TransferConfig.stroke_size`).
         detail: 0-2: photo detail added back after styling at a stroke size.
+        references: For a reference style: image files or folders to paint in the look of
+            (their codes averaged); none: the collection's mean look.
 
     Returns:
         An RGB `PIL.Image` in sRGB (RGBA when the input has transparency, which is kept).
@@ -173,7 +176,7 @@ def transfer(
 
             store.resolve_style(style)  # a wrong name is an error even when nothing is styled
     else:
-        stylizer = load_stylizer(style, precision)
+        stylizer = load_stylizer(style, precision, references)
     return _style_source(
         source,
         stylizer,
@@ -299,7 +302,7 @@ def transfer_files(
         fail(source, reason)
     stylizer = None
     if jobs and config.strength > 0:
-        stylizer = load_stylizer(bundle, config.precision)
+        stylizer = load_stylizer(bundle, config.precision, config.references)
         result.precision = stylizer.precision
     for job in progress(jobs) if progress is not None else jobs:
         try:

@@ -128,6 +128,14 @@ class _StrokeSize(click.ParamType):
     show_default=True,
     help="Photo detail added back after styling at --stroke-size: 0 none, 1 all of it.",
 )
+@click.option(
+    "--reference",
+    "references",
+    multiple=True,
+    default=TRANSFER_DEFAULTS["references"],
+    help="Reference style only: paint in the look of this image (one of the collection or any "
+    "other) or folder of images; repeat to average [default: the collection's mean look].",
+)
 @json_option
 def transfer_command(inputs, as_json, **options) -> None:
     """Apply a style to photos of any size: INPUTS are files, folders (recursive) or globs.
