@@ -457,6 +457,7 @@ def reference_obedience(
     batch_size: int = DEFAULT_BATCH_SIZE,
     seed: int = 0,
     progress: bool = True,
+    cache: bool | str | os.PathLike = True,
 ) -> dict:
     """Whether a reference style paints in the look of the reference it is given.
 
@@ -472,6 +473,8 @@ def reference_obedience(
       outputs for one reference.
     - ``pixel_distance``: the mean absolute difference (0-1 scale) of two outputs of one
       photo for two references.
+
+    The other arguments are `folder_features`'s (``cache``: where features are cached).
 
     Returns:
         ``{"n_references", "n_photos", "retrieval", "chance", "pixel_distance",
@@ -506,7 +509,12 @@ def reference_obedience(
 
     def features(folder: Path) -> np.ndarray:
         return folder_features(
-            folder, weights=weights, resize=resize, batch_size=batch_size, progress=False
+            folder,
+            weights=weights,
+            resize=resize,
+            batch_size=batch_size,
+            cache=cache,
+            progress=False,
         ).features.astype(np.float64)
 
     reference_features = features(reference_folder)

@@ -91,3 +91,45 @@ def style_code(
         encoder = store.load_style_encoder(bundle)
     encoded = encode_style_files(encoder, files, int(codes["crop"]), int(codes["shorter_side"]))
     return encoded.mean(axis=0)
+
+
+def reference_grid(
+    style: str | os.PathLike,
+    photos: Iterable[str | os.PathLike],
+    references: Iterable[str | os.PathLike],
+    *,
+    max_size: int = 384,
+    caption: str | None = None,
+) -> bytes:
+    """A PNG grid: one column per reference with the reference image on top, one row per photo
+    painted in the look of each reference (the photo itself in the first column).
+
+    Args:
+        style: A reference style (name or bundle path).
+        photos: The photos (rows).
+        references: Reference images (columns).
+        max_size: Longer side every image is shrunk to first.
+        caption: A line under the grid.
+    """
+    import numpy as np
+
+    from gan_style.data.image_io import read_source
+    from gan_style.report import sample_grid
+    from gan_style.transfer import limit_size, load_stylizer, transfer
+
+    photos, references = list(photos), list(references)
+
+    def values(image) -> np.ndarray:
+        return np.asarray(limit_size(image.convert("RGB"), max_size), np.float32) / 127.5 - 1
+
+    photo_images = [values(read_source(path).image) for path in photos]
+    blank = np.ones_like(photo_images[0])
+    columns = [[blank, *photo_images]]
+    titles = ["photo"]
+    for index, reference in enumerate(references, start=1):
+        stylizer = load_stylizer(style, references=(reference,))
+        column = [values(read_source(reference).image)]
+        column += [values(transfer(path, stylizer, max_size=max_size)) for path in photos]
+        columns.append(column)
+        titles.append(f"reference {index}: {Path(reference).stem[:24]}")
+    return sample_grid(columns, titles, caption=caption)

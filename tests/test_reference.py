@@ -178,3 +178,29 @@ def test_reference_obedience_reports_retrieval_against_chance(
     assert len(list(Path(report["folder"]).glob("reference_*/*.png"))) == 6
     table = style_evaluation_table({"style": "moods", "reference_obedience": report})
     assert "retrieval" in table and "chance 33.3 %" in table
+
+
+def test_the_reference_grid_has_a_column_per_reference(trained, home, monkeypatch, tmp_path):
+    import gan_style.report
+    from gan_style.reference import reference_grid
+
+    root = trained[2]
+    drawn = {}
+
+    def capture(columns, titles, caption=None):
+        drawn.update(columns=columns, titles=titles)
+        return b"png"
+
+    monkeypatch.setattr(gan_style.report, "sample_grid", capture)
+    photos = [root / "photos" / "p00.png", root / "photos" / "p01.png"]
+    references = [root / "style" / "s00.png", tmp_path / "cold.png"]
+    Image.fromarray(np.full((48, 48, 3), (20, 60, 200), np.uint8)).save(references[1])
+    assert reference_grid("moods", photos, references) == b"png"
+    columns, titles = drawn["columns"], drawn["titles"]
+    assert titles == ["photo", "reference 1: s00", "reference 2: cold"]
+    assert all(len(column) == 3 for column in columns)  # the reference on top, then the photos
+    assert np.all(columns[0][0] == 1.0)  # no reference above the photos themselves
+    top = np.asarray(Image.open(references[1]).convert("RGB"), np.float32) / 127.5 - 1
+    np.testing.assert_allclose(columns[2][0], top, atol=1e-6)
+    # Each reference paints the same photo differently.
+    assert np.mean(np.abs(columns[1][1] - columns[2][1])) > 0.005
