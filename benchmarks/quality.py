@@ -544,7 +544,12 @@ def benchmark_style(style: str, arguments, recipes, photos: Split, work: Path, f
             )
         rows[method] = row
         if row["available"] and method in recipes:
-            obedience = reference_figures(row["style_name"], split, photos, work, features)
+            try:
+                obedience = reference_figures(row["style_name"], split, photos, work, features)
+            except Exception as error:  # a figure that failed must not lose the others
+                row["reference_obedience_error"] = f"{type(error).__name__}: {error}"
+                print(f"{row['style_name']}: reference figures failed: {error}", flush=True)
+                obedience = None
             if obedience is not None:
                 row["reference_obedience"] = obedience
                 print(

@@ -318,7 +318,9 @@ class TrainConfig(_Config):
         name: Name of the style in the store.
         content: Folder of ordinary photos (raw or prepared); None uses the bundled photos.
         model: ``cut`` (None: the default, or the model of the run being resumed) and
-            ``fastcut``: one-sided contrastive photo → style translation; ``cyclegan``: unpaired
+            ``fastcut``: one-sided contrastive photo → style translation; ``reference``: CUT
+            with a style encoder, so that transfer paints in the look of a chosen reference
+            image (`gan_style.training.reference`); ``cyclegan``: unpaired
             photo ↔ style translation with two generators; ``dcgan``: new images in the style
             from random noise (no photos needed).
         preset: ``fast`` (CPU) or ``quality`` (GPU).

@@ -6,6 +6,9 @@ A style bundle is a folder::
         style.json        what the bundle is: name, model, full config, data summary, metrics,
                           versions (written last: a folder without it is not a finished style)
         generator.keras   the generator that transfer (or generate) needs, nothing else
+        style_encoder.keras, style_codes.json
+                          a reference style's encoder and its collection's codes (only
+                          ``"model": "reference"``, see `gan_style.reference`)
         samples.png       a grid of held-out inputs and outputs
         run/              checkpoints and logs of the training run that made it
 
@@ -231,6 +234,7 @@ def load_generator(bundle: str | os.PathLike):
     import keras
 
     # Registers gan-style's serialisable layers; `gan_style.models` alone does not import them.
+    import gan_style.models.conditional
     import gan_style.models.layers  # noqa: F401
 
     path = Path(bundle) / GENERATOR_FILE

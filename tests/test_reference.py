@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -123,18 +126,23 @@ def test_tiled_equals_untiled_with_a_reference(trained, home):
 def test_cli_transfer_with_references_and_its_errors(trained, home, tmp_path):
     root = trained[2]
     photo = root / "photos" / "p01.png"
-    runner = CliRunner()
     out = tmp_path / "out.png"
-    ran = runner.invoke(
-        cli,
+    # A fresh process: loading the bundle must register the conditioned layers itself.
+    ran = subprocess.run(
         [
-            *("transfer", str(photo), "--style", "moods", "--out", str(out)),
-            *("--reference", str(root / "style" / "s01.png"), "--reference", str(root / "style")),
+            *(sys.executable, "-m", "gan_style", "transfer", str(photo), "--style", "moods"),
+            *("--out", str(out), "--reference", str(root / "style" / "s01.png")),
+            *("--reference", str(root / "style")),
         ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GAN_STYLE_HOME": str(home)},
+        check=False,
     )
-    assert ran.exit_code == 0, ran.output
+    assert ran.returncode == 0, ran.stderr[-2000:]
     assert Image.open(out).size == (40, 40)
 
+    runner = CliRunner()
     missing = runner.invoke(
         cli, ["transfer", str(photo), "--style", "moods", "--reference", str(tmp_path / "no.jpg")]
     )
