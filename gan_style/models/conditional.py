@@ -36,7 +36,6 @@ from gan_style.models.generators import TRUNK_PREFIX, build_resnet_generator
 from gan_style.models.layers import (
     INSTANCE_NORM_EPSILON,
     ReflectionPadding2D,
-    ResidualBlock,
     gan_kernel_initializer,
 )
 
@@ -272,6 +271,11 @@ def conditioned_blocks(num_blocks: int) -> list[str]:
     return [f"{TRUNK_PREFIX}block_{index}" for index in range(middle + 1, num_blocks + 1)]
 
 
+#: Name of the reference generator's first layer: the plain encoder and the first half of the
+#: trunk, which do not take the code, as one `CarryStyleCode` around a nested `Sequential`.
+ENCODER_GROUP = "encoder_and_plain_trunk"
+
+
 def build_reference_generator(
     num_filters: int = 64,
     num_blocks: int = 9,
@@ -280,6 +284,12 @@ def build_reference_generator(
     antialias: bool = False,
 ) -> keras.Sequential:
     """The ResNet generator conditioned on a style code (see the module docstring).
+
+    The plain generator's layers, in order and with their names, in runs: each run of plain
+    layers between two conditioned ones is one `CarryStyleCode` around a nested `Sequential`
+    (the first, `ENCODER_GROUP`, is the encoder and the first half of the trunk), so the code
+    is split off and appended once per run, not once per layer (per layer, that copying made
+    a training step 1.8× as long as the plain generator's on a CPU).
 
     Args:
         num_filters: As in `build_resnet_generator`.
@@ -290,7 +300,7 @@ def build_reference_generator(
 
     Returns:
         A `keras.Sequential` mapping (batch, H, W, 3 + code_dim) to (batch, H, W, 3) float32
-        images in [-1, 1]; its layers have the plain generator's names.
+        images in [-1, 1].
     """
     check_positive_int(code_dim, "code_dim")
     if not isinstance(num_blocks, int) or num_blocks < 2:
@@ -301,21 +311,53 @@ def build_reference_generator(
     plain = build_resnet_generator(None, num_filters, num_blocks, antialias=antialias)
     adaptive_blocks = set(conditioned_blocks(num_blocks))
     layers: list = [keras.Input((None, None, 3 + code_dim), name="image_and_code")]
+    run: list = []
+    channels = {"input": 3, "now": 3}
+
+    def flush() -> None:
+        if not run:
+            return
+        group_name = ENCODER_GROUP if len(layers) == 1 else f"carry_{run[0].name}"
+        group = keras.Sequential(
+            [keras.Input((None, None, channels["input"]), name=f"{group_name}_input"), *run],
+            name=f"{group_name}_layers",
+        )
+        layers.append(CarryStyleCode(group, code_dim, name=group_name))
+        run.clear()
+        channels["input"] = channels["now"]
+
     for layer in plain.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            channels["now"] = layer.filters
         if layer.name in adaptive_blocks:
+            flush()
             layers.append(AdaptiveResidualBlock(layer.num_filters, code_dim, name=layer.name))
         elif layer.name in ADAPTIVE_DECODER_NORMS:
+            flush()
             layers.append(AdaptiveInstanceNorm(code_dim, epsilon=layer.epsilon, name=layer.name))
         elif layer.name == "decoder_head_tanh":
+            flush()
             layers += [
                 DropStyleCode(code_dim, name="drop_style_code"),
                 keras.layers.Activation("tanh", dtype="float32", name=layer.name),
             ]
         else:
-            config = {**layer.get_config(), "name": f"{layer.name}_inner"}
-            inner = type(layer).from_config(config)
-            layers.append(CarryStyleCode(inner, code_dim, name=layer.name))
+            run.append(type(layer).from_config(layer.get_config()))
     return keras.Sequential(layers, name=name)
+
+
+def generator_layers(generator: keras.Sequential) -> dict[str, keras.layers.Layer]:
+    """Every layer of a reference generator by its plain-generator name (runs opened up)."""
+    found: dict[str, keras.layers.Layer] = {}
+    for layer in generator.layers:
+        inner = layer.layer if isinstance(layer, CarryStyleCode) else None
+        if isinstance(inner, keras.Sequential):
+            found.update((sublayer.name, sublayer) for sublayer in inner.layers)
+        elif inner is not None:
+            found[layer.name] = inner
+        else:
+            found[layer.name] = layer
+    return found
 
 
 def reference_architecture(generator: keras.Sequential) -> dict:
@@ -324,19 +366,16 @@ def reference_architecture(generator: keras.Sequential) -> dict:
     Raises:
         ValueError: The model is not one `build_reference_generator` made.
     """
-    names = [layer.name for layer in generator.layers]
-    try:
-        stem = generator.get_layer("encoder_stem_conv")
-        drop = generator.get_layer("drop_style_code")
-    except ValueError as error:
+    found = generator_layers(generator)
+    if "encoder_stem_conv" not in found or "drop_style_code" not in found:
         raise ValueError(
-            f"model {generator.name!r} is not a reference generator (layers {names})"
-        ) from error
+            f"model {generator.name!r} is not a reference generator (layers {sorted(found)})"
+        )
     return {
-        "num_filters": int(stem.layer.filters),
-        "num_blocks": sum(name.startswith(TRUNK_PREFIX) for name in names),
-        "code_dim": int(drop.code_dim),
-        "antialias": "encoder_down_1_blur" in names,
+        "num_filters": int(found["encoder_stem_conv"].filters),
+        "num_blocks": sum(name.startswith(TRUNK_PREFIX) for name in found),
+        "code_dim": int(found["drop_style_code"].code_dim),
+        "antialias": "encoder_down_1_blur" in found,
     }
 
 
@@ -355,6 +394,7 @@ def bake_style_code(generator: keras.Sequential, code) -> keras.Sequential:
         A float32 `keras.Sequential` mapping (batch, H, W, 3) to (batch, H, W, 3).
     """
     architecture = reference_architecture(generator)
+    found = generator_layers(generator)
     code = np.asarray(code, np.float32).reshape(1, -1)
     if code.shape[1] != architecture["code_dim"]:
         raise ValueError(
@@ -380,13 +420,10 @@ def bake_style_code(generator: keras.Sequential, code) -> keras.Sequential:
         norm.beta.assign(np.asarray(offset)[0])
 
     for layer in plain.layers:
-        source = generator.get_layer(layer.name)
-        if isinstance(source, CarryStyleCode):
-            layer.set_weights(source.layer.get_weights())
-        elif isinstance(source, AdaptiveInstanceNorm):
+        source = found[layer.name]
+        if isinstance(source, AdaptiveInstanceNorm):
             fold(layer, source)
         elif isinstance(source, AdaptiveResidualBlock):
-            assert isinstance(layer, ResidualBlock)
             layer.conv_1.kernel.assign(source.conv_1.kernel)
             layer.conv_2.kernel.assign(source.conv_2.kernel)
             fold(layer.norm_1, source.norm_1)

@@ -8,6 +8,7 @@ import pytest
 
 from gan_style import store
 from gan_style.models.conditional import (
+    ENCODER_GROUP,
     AdaptiveInstanceNorm,
     AdaptiveResidualBlock,
     AppendStyleCode,
@@ -17,6 +18,7 @@ from gan_style.models.conditional import (
     conditioned_blocks,
     crop_grid,
     encode_style_image,
+    generator_layers,
 )
 from gan_style.models.generators import build_resnet_generator
 
@@ -39,9 +41,21 @@ def run(generator, images, code):
 
 def test_it_has_the_plain_generators_layers_with_the_code_in_the_second_half(generator):
     plain = build_resnet_generator(None, 4, 3, antialias=True)
-    names = [layer.name for layer in generator.layers]
-    assert [name for name in names if name != "drop_style_code"] == [
+    found = generator_layers(generator)
+    assert [name for name in found if name != "drop_style_code"] == [
         layer.name for layer in plain.layers
+    ]
+    # Runs of plain layers are carried as one layer each: the code is split off once per run.
+    assert [layer.name for layer in generator.layers] == [
+        ENCODER_GROUP,
+        "trunk_block_3",
+        "carry_decoder_up_1_resize",
+        "decoder_up_1_norm",
+        "carry_decoder_up_1_relu",
+        "decoder_up_2_norm",
+        "carry_decoder_up_2_relu",
+        "drop_style_code",
+        "decoder_head_tanh",
     ]
     assert (
         conditioned_blocks(3) == ["trunk_block_3"] and conditioned_blocks(6)[0] == "trunk_block_4"

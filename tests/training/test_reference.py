@@ -75,8 +75,11 @@ def test_different_references_translate_differently(trainer):
     photos = np.repeat(batch(9), 2, axis=0)
     references = np.concatenate([batch(10) * 0.2 - 0.6, batch(11) * 0.2 + 0.6])
     styled = trainer.translate(photos, references)
-    # Same photo, two references: the conditioning shows (a generator blind to the code
-    # would give two identical images).
-    assert np.mean(np.abs(styled[0] - styled[1])) > 0.01
+    # Same photo, two references: the conditioning shows. A generator blind to the code gives
+    # two identical images (0 up to float rounding, ~1e-7); a freshly initialised one's outputs
+    # are small (N(0, 0.02) weights), so the bar is 10⁻³ of the [-1, 1] range.
+    assert np.mean(np.abs(styled[0] - styled[1])) > 1e-3
+    same = trainer.translate(photos, np.repeat(references[:1], 2, axis=0))
+    assert np.mean(np.abs(same[0] - same[1])) < 1e-5
     columns, titles = trainer.sample_columns(batch(12))
     assert titles == ["photo", "reference", "styled"] and len(columns) == 3
