@@ -543,6 +543,22 @@ def benchmark_style(style: str, arguments, recipes, photos: Split, work: Path, f
                 )
             )
         rows[method] = row
+        if row["available"] and method in recipes:
+            try:
+                obedience = reference_figures(row["style_name"], split, photos, work, features)
+            except Exception as error:  # a figure that failed must not lose the others
+                row["reference_obedience_error"] = f"{type(error).__name__}: {error}"
+                print(f"{row['style_name']}: reference figures failed: {error}", flush=True)
+                obedience = None
+            if obedience is not None:
+                row["reference_obedience"] = obedience
+                print(
+                    f"{row['style_name']}: reference retrieval "
+                    f"{100 * obedience['retrieval']:.1f} % (chance "
+                    f"{100 * obedience['chance']:.1f} %), outputs differ by "
+                    f"{obedience['pixel_distance']:.4f} (mean pixel, 0-1)",
+                    flush=True,
+                )
     from gan_style.metrics.recognition import style_share
 
     result = {
@@ -561,6 +577,37 @@ def benchmark_style(style: str, arguments, recipes, photos: Split, work: Path, f
     }
     result["grid"] = write_grid(style, held_out_photos, folders, rows, work, arguments)
     return result
+
+
+def reference_figures(name: str, split: Split, photos: Split, work: Path, features) -> dict | None:
+    """For a reference style (``--model reference``), whether the reference is obeyed: held-out
+    photos × held-out style images of this benchmark's split as references
+    (`gan_style.evaluate.reference_obedience`: retrieval share vs chance, distances); None for
+    other styles."""
+    bundle = work / "home" / "styles" / name
+    description = json.loads((bundle / "style.json").read_text(encoding="utf-8"))
+    if description.get("model") != "reference":
+        return None
+    from gan_style.evaluate import reference_obedience
+
+    previous = os.environ.get("GAN_STYLE_HOME")
+    os.environ["GAN_STYLE_HOME"] = str(work / "home")
+    try:
+        report = reference_obedience(
+            bundle,
+            photos.holdout,
+            split.holdout,
+            work / "references" / name,
+            weights=features.weights,
+            cache=features.cache,
+            progress=False,
+        )
+    finally:
+        if previous is None:
+            os.environ.pop("GAN_STYLE_HOME")
+        else:
+            os.environ["GAN_STYLE_HOME"] = previous
+    return report
 
 
 # --------------------------------------------------------------------------------------------

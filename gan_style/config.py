@@ -219,14 +219,21 @@ CUT_PRESETS: dict[str, dict[str, Any]] = {
         **_CUT_RECIPE,
     },
 }
+#: The same for ``--model reference`` (a generator conditioned on a style image's code, see
+#: `gan_style.training.reference`): CUT's presets with the discriminator the quality benchmark
+#: chose for CUT at 20 minutes, the PatchGAN and the projected one together.
+REFERENCE_PRESETS: dict[str, dict[str, Any]] = {
+    name: {**preset, "discriminator": "patch+projected"} for name, preset in CUT_PRESETS.items()
+}
 #: λ of PatchNCE by model: CUT weights its two NCE terms 1 each (averaged), FastCUT its one by
-#: 10 (the authors' ``--lambda_NCE``).
-NCE_WEIGHTS = {"cut": 1.0, "fastcut": 10.0}
+#: 10 (the authors' ``--lambda_NCE``); the reference model trains as CUT does.
+NCE_WEIGHTS = {"cut": 1.0, "fastcut": 10.0, "reference": 1.0}
 #: Presets by model.
 MODEL_PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "cyclegan": TRAIN_PRESETS,
     "cut": CUT_PRESETS,
     "fastcut": CUT_PRESETS,
+    "reference": REFERENCE_PRESETS,
     "dcgan": DCGAN_PRESETS,
 }
 #: Values of preset fields for presets that do not name them: what every run did before the
@@ -255,12 +262,15 @@ PRESET_FIELDS = (
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 AUGMENTS = ("auto", "none", "diffaugment")
-MODELS = ("cyclegan", "cut", "fastcut", "dcgan")
+MODELS = ("cyclegan", "cut", "fastcut", "reference", "dcgan")
 #: The model of a run that names none (and resumes no run of another model): CUT, which the
 #: quality benchmark (benchmarks/quality.py) measured against CycleGAN at the same time budget.
 DEFAULT_MODEL = "cut"
 #: Models whose bundle is a photo → style generator (what `transfer` runs).
-TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
+TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut", "reference")
+#: Models whose bundle also carries a style encoder and its collection's codes (``transfer
+#: --reference``).
+REFERENCE_MODELS = ("reference",)
 #: Adversarial losses a trainer can train (the registry: `gan_style.training.losses`).
 TRAIN_LOSSES = ("lsgan", "bce", "hinge", "wgan-gp")
 #: DiffAugment's augmentations (`gan_style.training.augment.DiffAugment`), in the order a policy
@@ -310,7 +320,9 @@ class TrainConfig(_Config):
         name: Name of the style in the store.
         content: Folder of ordinary photos (raw or prepared); None uses the bundled photos.
         model: ``cut`` (None: the default, or the model of the run being resumed) and
-            ``fastcut``: one-sided contrastive photo → style translation; ``cyclegan``: unpaired
+            ``fastcut``: one-sided contrastive photo → style translation; ``reference``: CUT
+            with a style encoder, so that transfer paints in the look of a chosen reference
+            image (`gan_style.training.reference`); ``cyclegan``: unpaired
             photo ↔ style translation with two generators; ``dcgan``: new images in the style
             from random noise (no photos needed).
         preset: ``fast`` (CPU) or ``quality`` (GPU).
@@ -794,6 +806,9 @@ class TransferConfig(_Config):
         temporal_smoothing: 0-0.95: weight, on pixels visible in both frames, of the previous
             styled frame warped along the input's optical flow (`gan_style.temporal`); 0 off.
             Videos only.
+        references: For a reference style (``--model reference``): image files or folders
+            whose style codes are averaged into the one it paints with; empty: the collection's
+            mean code. A style without a style encoder refuses them.
     """
 
     inputs: tuple[str, ...]
@@ -818,10 +833,15 @@ class TransferConfig(_Config):
     video_codec: str = "h264"
     crf: int = 18
     temporal_smoothing: float = 0.8
+    references: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         inputs = (self.inputs,) if isinstance(self.inputs, str | os.PathLike) else self.inputs
         object.__setattr__(self, "inputs", tuple(os.fspath(item) for item in inputs))
+        references = self.references
+        if isinstance(references, str | os.PathLike):
+            references = (references,)
+        object.__setattr__(self, "references", tuple(os.fspath(item) for item in references))
         _require(len(self.inputs) > 0, "give at least one input file, folder or glob")
         _require(bool(self.style), "give a style: a name in the store or a bundle's path")
         _require(0.0 <= self.strength <= 1.0, f"strength must be in [0, 1], got {self.strength}")

@@ -423,7 +423,136 @@ def evaluate_style(
         "photo_holdout": str(photo_holdout),
         "transferred": str(transferred),
     }
+    from gan_style.config import REFERENCE_MODELS
+
+    if model in REFERENCE_MODELS:
+        # Beside the figures above (the collection's mean code): is the reference obeyed?
+        try:
+            result["reference_obedience"] = reference_obedience(
+                bundle, photo_holdout, style_holdout, work / "references", **options
+            )
+        except DataError as error:
+            result["reference_note"] = f"reference obedience not measured: {error}"
+        else:
+            result["folders"]["references"] = result["reference_obedience"].pop("folder")
     return result
+
+
+#: Held-out style images used as references, and held-out photos painted with each of them, by
+#: `reference_obedience` (so the photos × references transfers stay a few dozen).
+OBEDIENCE_REFERENCES = 8
+OBEDIENCE_PHOTOS = 8
+
+
+def reference_obedience(
+    bundle: str | os.PathLike,
+    photo_holdout: str | os.PathLike,
+    style_holdout: str | os.PathLike,
+    work: str | os.PathLike,
+    *,
+    references: int = OBEDIENCE_REFERENCES,
+    photos: int = OBEDIENCE_PHOTOS,
+    weights=None,
+    resize: str = "bilinear",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    seed: int = 0,
+    progress: bool = True,
+    cache: bool | str | os.PathLike = True,
+) -> dict:
+    """Whether a reference style paints in the look of the reference it is given.
+
+    The first ``photos`` held-out photos are each painted with each of ``references`` held-out
+    style images (evenly spread over the sorted held-out images) as the reference. On the FID
+    Inception pool features:
+
+    - ``retrieval``: the share of outputs whose nearest reference (Euclidean, among the n used)
+      is their own; ``chance`` is 1/n.
+    - ``feature_distance``: the mean distance between the features of two outputs of one photo
+      for two references, next to ``reference_feature_distance``, the mean distance between
+      the references themselves, and ``photo_feature_distance``, between different photos'
+      outputs for one reference.
+    - ``pixel_distance``: the mean absolute difference (0-1 scale) of two outputs of one
+      photo for two references.
+
+    The other arguments are `folder_features`'s (``cache``: where features are cached).
+
+    Returns:
+        ``{"n_references", "n_photos", "retrieval", "chance", "pixel_distance",
+        "feature_distance", "reference_feature_distance", "photo_feature_distance",
+        "references", "folder"}``.
+    """
+    import shutil
+
+    from gan_style.metrics.features import load_rgb8
+    from gan_style.transfer import load_stylizer, transfer
+
+    del seed  # the choice is deterministic
+    holdout = list_images(style_holdout)
+    count = min(references, len(holdout))
+    if count < 2:
+        raise DataError(
+            f"{style_holdout}: at least 2 held-out style images are needed as references"
+        )
+    chosen = [holdout[round(index * (len(holdout) - 1) / (count - 1))] for index in range(count)]
+    photo_files = list_images(photo_holdout)[:photos]
+    work = empty_folder(work)
+    reference_folder = empty_folder(work / "references")
+    for index, path in enumerate(chosen):
+        shutil.copyfile(path, reference_folder / f"{index:02d}{path.suffix.lower()}")
+    outputs = []
+    for index, path in enumerate(_progress(chosen, progress, "references")):
+        folder = empty_folder(work / f"reference_{index:02d}")
+        stylizer = load_stylizer(bundle, references=(path,))
+        for photo in photo_files:
+            transfer(photo, stylizer).save(folder / (photo.stem + ".png"))
+        outputs.append(folder)
+
+    def features(folder: Path) -> np.ndarray:
+        return folder_features(
+            folder,
+            weights=weights,
+            resize=resize,
+            batch_size=batch_size,
+            cache=cache,
+            progress=False,
+        ).features.astype(np.float64)
+
+    reference_features = features(reference_folder)
+    output_features = np.stack([features(folder) for folder in outputs])  # (refs, photos, D)
+    distances = np.linalg.norm(
+        output_features[:, :, None, :] - reference_features[None, None, :, :], axis=-1
+    )
+    nearest = distances.argmin(axis=-1)
+    retrieval = float(np.mean(nearest == np.arange(count)[:, None]))
+
+    def mean_pairwise(rows: np.ndarray) -> float:
+        gaps = np.linalg.norm(rows[:, None] - rows[None, :], axis=-1)
+        return float(gaps[np.triu_indices(len(rows), 1)].mean()) if len(rows) > 1 else 0.0
+
+    pixel_gaps = []
+    for photo in photo_files:
+        images = [
+            load_rgb8(folder / (photo.stem + ".png")).astype(np.float32) / 255 for folder in outputs
+        ]
+        for first in range(count):
+            for second in range(first + 1, count):
+                pixel_gaps.append(float(np.mean(np.abs(images[first] - images[second]))))
+    return {
+        "n_references": count,
+        "n_photos": len(photo_files),
+        "retrieval": retrieval,
+        "chance": 1.0 / count,
+        "pixel_distance": float(np.mean(pixel_gaps)),
+        "feature_distance": float(
+            np.mean([mean_pairwise(output_features[:, photo]) for photo in range(len(photo_files))])
+        ),
+        "reference_feature_distance": mean_pairwise(reference_features),
+        "photo_feature_distance": float(
+            np.mean([mean_pairwise(output_features[index]) for index in range(count)])
+        ),
+        "references": [str(path) for path in chosen],
+        "folder": str(work),
+    }
 
 
 def _progress(items: list, enabled: bool, description: str):

@@ -6,6 +6,9 @@ A style bundle is a folder::
         style.json        what the bundle is: name, model, full config, data summary, metrics,
                           versions (written last: a folder without it is not a finished style)
         generator.keras   the generator that transfer (or generate) needs, nothing else
+        style_encoder.keras, style_codes.json
+                          a reference style's encoder and its collection's codes (only
+                          ``"model": "reference"``, see `gan_style.reference`)
         samples.png       a grid of held-out inputs and outputs
         run/              checkpoints and logs of the training run that made it
 
@@ -35,6 +38,9 @@ STYLE_FORMAT = "gan-style-style"
 STYLE_FORMAT_VERSION = 1
 STYLE_JSON = "style.json"
 GENERATOR_FILE = "generator.keras"
+#: A reference style's encoder (image → style code) and its collection's codes.
+STYLE_ENCODER_FILE = "style_encoder.keras"
+STYLE_CODES_FILE = "style_codes.json"
 SAMPLES_FILE = "samples.png"
 RUN_FOLDER = "run"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -239,6 +245,7 @@ def load_generator(bundle: str | os.PathLike):
     import keras
 
     # Registers gan-style's serialisable layers; `gan_style.models` alone does not import them.
+    import gan_style.models.conditional
     import gan_style.models.layers  # noqa: F401
 
     path = Path(bundle) / GENERATOR_FILE
@@ -310,3 +317,72 @@ def _bundles(folder: Path, *, builtin: bool) -> list[dict[str, Any]]:
             }
         )
     return styles
+
+
+# --- Reference styles: the style encoder and the collection's codes ---------------------------
+
+
+def save_style_encoder(bundle: str | os.PathLike, encoder) -> Path:
+    """Save a reference style's encoder into the bundle atomically; returns the file's path."""
+    path = Path(bundle) / STYLE_ENCODER_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        encoder.save(temporary)
+    return path
+
+
+def load_style_encoder(bundle: str | os.PathLike):
+    """Load a reference style's encoder safely (``safe_mode=True``, built-in layers only).
+
+    Raises:
+        StyleError: the file is missing or cannot be loaded.
+    """
+    import keras
+
+    path = Path(bundle) / STYLE_ENCODER_FILE
+    if not path.is_file():
+        raise StyleError(f"{path}: missing; the reference style is incomplete (train it again)")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad file; all mean the same here
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise StyleError(f"{path}: cannot load the style encoder ({first_line[:160]})") from error
+
+
+def write_style_codes(bundle: str | os.PathLike, codes: dict[str, Any]) -> Path:
+    """Write ``style_codes.json``: ``code_dim``, ``crop``, ``shorter_side``, ``images`` and
+    their ``codes`` (one list of ``code_dim`` numbers per image), atomically."""
+    path = Path(bundle) / STYLE_CODES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, codes)
+    return path
+
+
+def read_style_codes(bundle: str | os.PathLike) -> dict[str, Any]:
+    """Read and check ``style_codes.json`` (see `write_style_codes`).
+
+    Raises:
+        StyleError: the file is missing, unreadable or inconsistent; the message names it.
+    """
+    import json
+
+    path = Path(bundle) / STYLE_CODES_FILE
+    if not path.is_file():
+        raise StyleError(f"{path}: missing; the reference style is incomplete (train it again)")
+    try:
+        codes = json.loads(path.read_text(encoding="utf-8"))
+        code_dim = int(codes["code_dim"])
+        rows = codes["codes"]
+        int(codes["crop"]), int(codes["shorter_side"])
+        valid = (
+            bool(rows)
+            and len(rows) == len(codes["images"])
+            and all(len(row) == code_dim for row in rows)
+        )
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise StyleError(f"{path}: not a readable style-code file ({error})") from error
+    if not valid:
+        raise StyleError(
+            f"{path}: expected one code of {code_dim} numbers per image, and at least one image"
+        )
+    return codes

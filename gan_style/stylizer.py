@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from gan_style.config import (
     MIN_STROKE_SIZE,
     PRECISIONS,
+    REFERENCE_MODELS,
     _require,
     check_stroke_size,
 )
 from gan_style.errors import StyleError
+from gan_style.reference import check_reference_model, style_code
 
 if TYPE_CHECKING:
     import numpy as np
@@ -72,6 +74,8 @@ class Stylizer:
         generator: The `gan_style.tiling.TiledGenerator` that runs it at any size.
         stroke_size: The shorter side (pixels) of the images it trained on, from the bundle's
             ``style.json``; None for bundles that do not record it.
+        style_code: A reference style's code that the generator runs with
+            (`gan_style.reference.style_code`); None for other styles.
     """
 
     def __init__(
@@ -80,16 +84,23 @@ class Stylizer:
         bundle: Path,
         generator: TiledGenerator,
         stroke_size: int | None = None,
+        style_code: np.ndarray | None = None,
     ):
         self.name = name
         self.bundle = bundle
         self.generator = generator
         self.precision = generator.precision
         self.stroke_size = stroke_size
+        self.style_code = style_code
 
     @classmethod
-    def load(cls, style: str | os.PathLike, precision: str = "auto") -> Stylizer:
+    def load(
+        cls, style: str | os.PathLike, precision: str = "auto", references: tuple = ()
+    ) -> Stylizer:
         """Loads a style by name or bundle path (`gan_style.store.resolve_style`).
+
+        ``references``: for a reference style, image files or folders whose averaged style
+        code it paints with (none: the collection's mean code); see `gan_style.reference`.
 
         Raises:
             StyleError: No such style; an incomplete, unreadable or newer bundle; a style that
@@ -111,13 +122,18 @@ class Stylizer:
         from gan_style.tiling import TiledGenerator
 
         generator = store.load_generator(bundle)
+        code = None
+        if opened.model in REFERENCE_MODELS:
+            generator, code = _with_style_code(bundle, generator, references)
+        elif references:
+            check_reference_model(opened.model, name, bundle)
         try:
             tiled = TiledGenerator(generator, resolve_precision(precision))
         except ValueError as error:
             raise StyleError(
                 f"{bundle / store.GENERATOR_FILE}: not a generator transfer can run ({error})"
             ) from error
-        return cls(name, bundle, tiled, stroke_size)
+        return cls(name, bundle, tiled, stroke_size, code)
 
     def stylize(
         self,
@@ -221,12 +237,21 @@ class Stylizer:
 
 
 @functools.lru_cache(maxsize=2)
-def _cached_stylizer(bundle: str, modified: int, precision: str) -> Stylizer:
-    return Stylizer.load(bundle, precision)
+def _cached_stylizer(
+    bundle: str, modified: int, precision: str, references: tuple[str, ...] = ()
+) -> Stylizer:
+    return Stylizer.load(bundle, precision, references)
 
 
-def load_stylizer(style: str | os.PathLike | Stylizer, precision: str = "auto") -> Stylizer:
-    """A `Stylizer` for ``style`` (returned as is when it is one), cached per bundle file."""
+def load_stylizer(
+    style: str | os.PathLike | Stylizer,
+    precision: str = "auto",
+    references: Iterable[str | os.PathLike] = (),
+) -> Stylizer:
+    """A `Stylizer` for ``style`` (returned as is when it is one), cached per bundle file.
+
+    ``references``: a reference style's reference images or folders (see `Stylizer.load`).
+    """
     if isinstance(style, Stylizer):
         return style
     from gan_style import store
@@ -234,7 +259,24 @@ def load_stylizer(style: str | os.PathLike | Stylizer, precision: str = "auto") 
     bundle = store.resolve_style(style)
     generator_file = bundle / store.GENERATOR_FILE
     modified = generator_file.stat().st_mtime_ns if generator_file.is_file() else 0
-    return _cached_stylizer(str(bundle.resolve()), modified, precision)
+    references = tuple(str(Path(item).expanduser().resolve()) for item in references)
+    return _cached_stylizer(str(bundle.resolve()), modified, precision, references)
+
+
+def _with_style_code(bundle: Path, generator, references: tuple):
+    """A reference style's generator with its style code folded in, and the code."""
+    from gan_style.models.conditional import bake_style_code
+
+    code = style_code(bundle, references)
+    try:
+        return bake_style_code(generator, code), code
+    except ValueError as error:
+        from gan_style import store
+
+        raise StyleError(
+            f"{bundle / store.GENERATOR_FILE}: not a reference generator this style's codes "
+            f"fit ({error})"
+        ) from error
 
 
 # --- Pixels -----------------------------------------------------------------------------------

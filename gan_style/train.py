@@ -270,7 +270,8 @@ def _run(prepared: _Prepared, policy, progress, echo, stop_after):
 
     batch = config.batch_size
     common = dict(image_size=config.image_size, batch_size=batch, skip=start * batch)
-    domains = {"photo": (content, 1), "style": (style, 2)}
+    # "reference": the style images again, in another order (a second reference per step).
+    domains = {"photo": (content, 1), "style": (style, 2), "reference": (style, 3)}
     datasets = [
         image_dataset(domains[name][0].dataset, seed=config.seed * 2 + domains[name][1], **common)
         for name in trainer.domains
@@ -317,6 +318,7 @@ def _run(prepared: _Prepared, policy, progress, echo, stop_after):
         if not finished:
             # A usable style at every checkpoint: Ctrl-C, kill -9 or a crash leave one behind.
             store.save_generator(bundle, _float32_generator(trainer))
+            _save_bundle_extras(trainer, bundle, style, complete=False)
             if not (bundle / store.SAMPLES_FILE).exists():
                 write_samples(step)
             store.write_style(bundle, describe(step, losses, complete=False))
@@ -413,6 +415,7 @@ def _run(prepared: _Prepared, policy, progress, echo, stop_after):
         save_state(step, losses, finished=True)
 
     store.save_generator(bundle, _float32_generator(trainer))
+    _save_bundle_extras(trainer, bundle, style, complete=True)
     if not (bundle / store.SAMPLES_FILE).exists():
         write_samples(step)
     store.write_style(bundle, describe(step, losses, complete=True))
@@ -437,9 +440,21 @@ def make_trainer(config: TrainConfig, strategy=None):
         from gan_style.training.cut import CUTTrainer
 
         return CUTTrainer(config, use_augment=use_augment, strategy=strategy)
+    if config.model == "reference":
+        from gan_style.training.reference import ReferenceTrainer
+
+        return ReferenceTrainer(config, use_augment=use_augment, strategy=strategy)
     from gan_style.training.cyclegan import CycleGANTrainer
 
     return CycleGANTrainer(config, use_augment=use_augment, strategy=strategy)
+
+
+def _save_bundle_extras(trainer, bundle: Path, style: DomainData, *, complete: bool) -> None:
+    """What a trainer's bundle carries beside the generator (a reference style's encoder and
+    its collection's codes); nothing for the other trainers."""
+    save = getattr(trainer, "save_bundle_extras", None)
+    if save is not None:
+        save(bundle, style.dataset, complete=complete)
 
 
 def _float32_generator(trainer):

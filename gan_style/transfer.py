@@ -132,6 +132,7 @@ def transfer(
     match_colors: str = "none",
     contrast: float = 1.0,
     saturation: float = 1.0,
+    references: Iterable[str | os.PathLike] = (),
 ) -> Image.Image:
     """Apply a style to one image and return the result, the size of the (upright) input.
 
@@ -164,6 +165,8 @@ def transfer(
         saturation: 0-3: factor on its saturation (1 leaves it, 0 is grey).
             The post-processing (`gan_style.postprocess`) acts on the styled image at full
             strength; ``strength`` blends with the input last.
+        references: For a reference style: image files or folders to paint in the look of
+            (their codes averaged); none: the collection's mean look.
 
     Returns:
         An RGB `PIL.Image` in sRGB (RGBA when the input has transparency, which is kept).
@@ -188,7 +191,7 @@ def transfer(
 
             store.resolve_style(style)  # a wrong name is an error even when nothing is styled
     else:
-        stylizer = load_stylizer(style, precision)
+        stylizer = load_stylizer(style, precision, references)
         options = dict(match_colors=match_colors, contrast=contrast, saturation=saturation)
         post = _post_process(stylizer.bundle, sharpen=sharpen, **options)
     return _style_source(
@@ -361,7 +364,7 @@ def transfer_files(
         sharpen=config.sharpen,
     )
     if (jobs or video_jobs) and config.strength > 0:
-        stylizer = load_stylizer(bundle, config.precision)
+        stylizer = load_stylizer(bundle, config.precision, config.references)
         result.precision = stylizer.precision
     everything = [*jobs, *video_jobs]
     for job in progress(everything) if progress is not None else everything:

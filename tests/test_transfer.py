@@ -395,7 +395,7 @@ def test_beside_the_input_by_default(tmp_path):
         ("no generator", "generator.keras: missing"),
         ("bad generator", "cannot load the generator"),
         ("newer", "is newer than this gan-style"),
-        ("dcgan", "transfer needs a photo → style model (cyclegan, cut, fastcut)"),
+        ("dcgan", "transfer needs a photo → style model (cyclegan, cut, fastcut, reference)"),
     ],
 )
 def test_style_problems_are_one_line_errors(tmp_path, home, problem, message):

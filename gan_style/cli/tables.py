@@ -140,6 +140,22 @@ def style_evaluation_table(result: dict, plot: str | None = None) -> str:
             ("style_holdout", "held-out style images"),
         ):
             lines.append(f"    {label:<24s}{100 * share[key]:5.1f} %  of {counts[key]}")
+    if result.get("reference_note"):
+        lines.append(f"  note: {result['reference_note']}")
+    obedience = result.get("reference_obedience")
+    if obedience:
+        lines += [
+            f"  reference obeyed ({obedience['n_photos']} held-out photos × "
+            f"{obedience['n_references']} held-out style images as references; the figures "
+            "above use the collection's mean code):",
+            f"    retrieval               {100 * obedience['retrieval']:5.1f} %  (nearest "
+            f"reference is its own; chance {100 * obedience['chance']:.1f} %)",
+            f"    outputs differ by       {obedience['pixel_distance']:.4f}  (mean pixel "
+            "difference, 0-1, same photo, two references)",
+            f"    feature distance        {obedience['feature_distance']:.2f}  (same photo, two "
+            f"references; between the references {obedience['reference_feature_distance']:.2f}, "
+            f"between photos {obedience['photo_feature_distance']:.2f})",
+        ]
     if plot:
         lines.append(f"  chart: {plot}")
     return "\n".join(lines)

@@ -49,7 +49,9 @@ def _parse_duration(value: str) -> float:
     type=click.Choice(MODELS),
     default=None,
     help="cut, fastcut: one-sided contrastive photo → style translation (one generator); "
-    "cyclegan: photo ↔ style translation with two generators; dcgan: new images in the style "
+    "reference: cut with a style encoder, for transfer --reference (the look of one chosen "
+    "picture); cyclegan: photo ↔ style translation with two generators; dcgan: new images in "
+    "the style "
     f"from noise (for generate; needs no photos) [default: {DEFAULT_MODEL}, or the model of "
     "the run it resumes].",
 )

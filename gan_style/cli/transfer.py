@@ -150,6 +150,13 @@ class _StrokeSize(click.ParamType):
     help="Videos: weight of the previous styled frame, warped along the optical flow, on "
     "pixels visible in both frames (against flicker); 0 turns it off.",
 )
+@option(
+    "--reference",
+    "references",
+    multiple=True,
+    help="Reference style only: paint in the look of this image (one of the collection or any "
+    "other) or folder of images; repeat to average [default: the collection's mean look].",
+)
 @json_option
 def transfer_command(inputs, as_json, **options) -> None:
     """Apply a style to photos and videos: INPUTS are files, folders (recursive) or globs.

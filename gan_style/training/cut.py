@@ -103,12 +103,17 @@ class CUTTrainer(PhotoToStyleTrainer):
     """
 
     domains = ("photo", "style")
+    #: The models this class trains (a subclass adds its own).
+    models = ("cut", "fastcut")
 
     def __init__(self, config: TrainConfig, *, use_augment: bool, strategy=None):
         self.config = config = config.resolved()
-        if config.model not in ("cut", "fastcut"):
-            raise ValueError(f"CUTTrainer trains 'cut' or 'fastcut', not {config.model!r}")
-        self.identity = config.model == "cut"
+        if config.model not in self.models:
+            raise ValueError(
+                f"{type(self).__name__} trains {' or '.join(map(repr, self.models))}, "
+                f"not {config.model!r}"
+            )
+        self.identity = config.model != "fastcut"
         self.flip_equivariance = config.model == "fastcut"
         self.strategy = strategy or tf.distribute.get_strategy()
         self.adversarial = get_adversarial_loss(config.loss)
