@@ -318,15 +318,17 @@ class CUTTrainer(PhotoToStyleTrainer):
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """A `tf.train.Checkpoint` of every network, the heads and the optimizers (built)."""
+        networks = self.checkpointed_networks()
         trainable = [
             *self.generator_photo_to_style.trainable_variables,
             *self.nce.trainable_variables,
+            *(variable for model in networks.values() for variable in model.trainable_variables),
         ]
         with self.strategy.scope():
             self.combined.optimizer.build(trainable)
             for update in self.updates.values():
                 update.build_optimizer()
-        extra = {}
+        extra = dict(networks)
         for key in self.discriminators:
             if key != "style":
                 extra[f"discriminator_{key}"] = self.discriminators[key]
@@ -340,6 +342,10 @@ class CUTTrainer(PhotoToStyleTrainer):
             seeds=_SeedStates(self.discriminators, self.nce, self.updates),
             **extra,
         )
+
+    def checkpointed_networks(self) -> dict[str, keras.Model]:
+        """Networks a subclass trains with the generator, by checkpoint name (CUT: none)."""
+        return {}
 
     def pool_arrays(self) -> dict[str, np.ndarray]:
         """The pool's and the flip coin's state as numpy arrays (for ``arrays.npz``)."""

@@ -63,7 +63,7 @@ from gan_style.models.conditional import (
     build_style_encoder,
     encode_style_files,
 )
-from gan_style.training.cut import CUTStepLosses, CUTTrainer, _SeedStates, nce_layer_names
+from gan_style.training.cut import CUTStepLosses, CUTTrainer, nce_layer_names
 from gan_style.training.patchnce import mean_prediction_loss
 from gan_style.training.schedule import make_optimizer
 
@@ -321,32 +321,9 @@ class ReferenceTrainer(CUTTrainer):
 
     # --- state --------------------------------------------------------------------------------
 
-    def checkpoint(self) -> tf.train.Checkpoint:
-        """A `tf.train.Checkpoint` of every network, the heads and the optimizers (built)."""
-        trainable = [
-            *self.generator_photo_to_style.trainable_variables,
-            *self.nce.trainable_variables,
-            *self.style_encoder.trainable_variables,
-        ]
-        with self.strategy.scope():
-            self.combined.optimizer.build(trainable)
-            for update in self.updates.values():
-                update.build_optimizer()
-        extra = {}
-        for key in self.discriminators:
-            if key != "style":
-                extra[f"discriminator_{key}"] = self.discriminators[key]
-                extra[f"discriminator_{key}_optimizer"] = self.updates[key].optimizer
-        return tf.train.Checkpoint(
-            generator_photo_to_style=self.generator_photo_to_style,
-            style_encoder=self.style_encoder,
-            discriminator_style=self.discriminator_style,
-            patch_nce=self.nce,
-            generator_optimizer=self.combined.optimizer,
-            discriminator_style_optimizer=self.update_style.optimizer,
-            seeds=_SeedStates(self.discriminators, self.nce, self.updates),
-            **extra,
-        )
+    def checkpointed_networks(self) -> dict[str, keras.Model]:
+        """The style encoder, which trains with the generator."""
+        return {"style_encoder": self.style_encoder}
 
 
 def _statistics_distance(images, references):
