@@ -253,7 +253,7 @@ class CUTTrainer(PhotoToStyleTrainer):
             The step's losses.
         """
         batch = int(real_photo.shape[0])
-        real, fake = self.adversarial.real_target, self.adversarial.fake_target
+        real = self.adversarial.real_target
         zeros = np.zeros((batch, 1), np.float32)
         targets = {"nce": zeros}
         for key in self.discriminators:
@@ -268,8 +268,15 @@ class CUTTrainer(PhotoToStyleTrainer):
         )
 
         fake_style = self.pool_style.query(np.asarray(self._translate(real_photo)))
+        discriminator_losses = self._train_discriminators(real_style, fake_style)
+        return CUTStepLosses(**self._step_losses(logs, discriminator_losses))
+
+    def _train_discriminators(self, real_style, fake_style) -> dict[str, float]:
+        """One update of each discriminator on style images and (pooled) fakes; their losses."""
+        batch = int(real_style.shape[0])
+        real, fake = self.adversarial.real_target, self.adversarial.fake_target
         self._set_discriminators_trainable(True)
-        discriminator_losses = {
+        return {
             key: update.train(
                 real_style,
                 fake_style,
@@ -278,7 +285,11 @@ class CUTTrainer(PhotoToStyleTrainer):
             )
             for key, update in self.updates.items()
         }
-        return CUTStepLosses(
+
+    @staticmethod
+    def _step_losses(logs: dict, discriminator_losses: dict[str, float]) -> dict[str, float]:
+        """The `CUTStepLosses` fields of a step: the combined model's logs, the updates' losses."""
+        return dict(
             generator_total=float(logs["loss"]),
             adversarial_style=float(logs["adversarial_style_loss"]),
             nce=float(logs["nce_loss"]),

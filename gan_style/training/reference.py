@@ -221,7 +221,7 @@ class ReferenceTrainer(CUTTrainer):
             The step's losses.
         """
         batch = int(real_photo.shape[0])
-        real, fake = self.adversarial.real_target, self.adversarial.fake_target
+        real = self.adversarial.real_target
         zeros = np.zeros((batch, 1), np.float32)
         targets = {name: zeros for name in self.combined.output_names}
         for key in self.discriminators:
@@ -234,24 +234,9 @@ class ReferenceTrainer(CUTTrainer):
         self._last_style = np.asarray(real_style[:1])
 
         fake_style = self.pool_style.query(np.asarray(self._translate_with(real_photo, real_style)))
-        self._set_discriminators_trainable(True)
-        discriminator_losses = {
-            key: update.train(
-                real_style,
-                fake_style,
-                self._scores(key, batch, real),
-                self._scores(key, batch, fake),
-            )
-            for key, update in self.updates.items()
-        }
+        discriminator_losses = self._train_discriminators(real_style, fake_style)
         return ReferenceStepLosses(
-            generator_total=float(logs["loss"]),
-            adversarial_style=float(logs["adversarial_style_loss"]),
-            nce=float(logs["nce_loss"]),
-            nce_identity=float(logs["nce_identity_loss"]),
-            discriminator_style=discriminator_losses["style"],
-            adversarial_projected=float(logs.get("adversarial_style_projected_loss", 0.0)),
-            discriminator_projected=discriminator_losses.get("style_projected", 0.0),
+            **self._step_losses(logs, discriminator_losses),
             style_reconstruction=float(logs["style_reconstruction_loss"]),
             diversity=float(logs["diversity_loss"]),
             reference_statistics=float(logs["reference_statistics_loss"]),
