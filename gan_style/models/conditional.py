@@ -17,12 +17,17 @@ decoder). Both networks stay Keras ``Sequential``:
   `CarryStyleCode` (the layer runs on the features, the code is passed on), the conditioned
   norms are `AdaptiveInstanceNorm` (normalise, then scale by 1 + γ(s) and shift by β(s),
   γ and β a dense layer of the code) and the conditioned residual blocks
-  `AdaptiveResidualBlock`; `DropStyleCode` strips the code before the output's tanh.
+  `AdaptiveResidualBlock`; `AdaptiveColour` scales and shifts the three channels of the
+  head's output by the code (the palette and contrast of the result, one step from the code:
+  a direct path for what most separates the moods of one painter); `DropStyleCode` strips the
+  code before the output's tanh.
 
 Once a code is chosen, every AdaIN is an ordinary instance norm whose scale and offset are
-γ(s) and β(s). `bake_style_code` writes exactly that: the plain ResNet generator of the same
-architecture with the code folded into its norms. Transfer runs that plain generator, so the
-exact tiled inference of `gan_style.tiling` applies unchanged, with no extra cost per pixel.
+γ(s) and β(s), and `AdaptiveColour` a per-channel affine map of a convolution's output, which
+folds into that convolution's kernel and bias. `bake_style_code` writes exactly that: the plain
+ResNet generator of the same architecture with the code folded into its norms and its head.
+Transfer runs that plain generator, so the exact tiled inference of `gan_style.tiling` applies
+unchanged, with no extra cost per pixel.
 """
 
 from __future__ import annotations
@@ -263,6 +268,52 @@ class AdaptiveResidualBlock(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="gan_style")
+class AdaptiveColour(keras.layers.Layer):
+    """The head's output channels c (before the tanh) as ``x_c · (1 + γ_c(s)) + β_c(s)``,
+    ``[γ, β]`` a dense layer of the carried code s, initialised to zero (the layer starts as
+    the identity). The code is passed on.
+
+    Args:
+        code_dim: Length of the style code (the input's last channels).
+        **kwargs: Passed to `keras.layers.Layer` (e.g. `name`).
+    """
+
+    def __init__(self, code_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int(code_dim, "code_dim")
+        self.code_dim = code_dim
+        self.affine = None
+
+    def build(self, input_shape):
+        self.channels = int(input_shape[-1]) - self.code_dim
+        self.affine = keras.layers.Dense(
+            2 * self.channels, kernel_initializer="zeros", name="affine", dtype="float32"
+        )
+        self.affine.build((None, self.code_dim))
+
+    def scale_and_offset(self, codes):
+        """(1 + γ(s), β(s)) for codes (batch, code_dim), each (batch, channels), float32."""
+        parameters = self.affine(ops.cast(codes, "float32"))
+        return 1.0 + parameters[:, : self.channels], parameters[:, self.channels :]
+
+    def call(self, inputs):
+        features, code_map = _split(inputs, self.code_dim)
+        scale, offset = self.scale_and_offset(_code_vector(code_map))
+        values = ops.cast(features, "float32") * scale[:, None, None, :] + offset[:, None, None, :]
+        return _with_code(ops.cast(values, features.dtype), code_map)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "code_dim": self.code_dim}
+
+
+#: Name of the reference generator's `AdaptiveColour` (absent from bundles made before it).
+OUTPUT_COLOUR = "decoder_head_colour"
+
+
 def conditioned_blocks(num_blocks: int) -> list[str]:
     """Names of the trunk blocks that take the code: those after the middle one (StarGAN v2
     conditions the second half of its bottleneck); the first half stays plain, so PatchNCE's
@@ -338,6 +389,7 @@ def build_reference_generator(
         elif layer.name == "decoder_head_tanh":
             flush()
             layers += [
+                AdaptiveColour(code_dim, name=OUTPUT_COLOUR),
                 DropStyleCode(code_dim, name="drop_style_code"),
                 keras.layers.Activation("tanh", dtype="float32", name=layer.name),
             ]
@@ -382,8 +434,9 @@ def reference_architecture(generator: keras.Sequential) -> dict:
 def bake_style_code(generator: keras.Sequential, code) -> keras.Sequential:
     """The plain ResNet generator that ``generator`` is for one fixed style ``code``.
 
-    Every AdaIN becomes an instance norm with scale 1 + γ(code) and offset β(code); every
-    other layer keeps its weights. The result is what `build_resnet_generator` makes, so
+    Every AdaIN becomes an instance norm with scale 1 + γ(code) and offset β(code), the
+    `AdaptiveColour` of the output is folded into the head's convolution; every other layer
+    keeps its weights. The result is what `build_resnet_generator` makes, so
     `gan_style.tiling.TiledGenerator` runs it exactly, at any size.
 
     Args:
@@ -430,6 +483,14 @@ def bake_style_code(generator: keras.Sequential, code) -> keras.Sequential:
             fold(layer.norm_2, source.norm_2)
         elif layer.weights:
             layer.set_weights(source.get_weights())
+    if OUTPUT_COLOUR in found:
+        # conv(x) · a + b is the convolution with kernel · a and bias · a + b.
+        head = plain.get_layer("decoder_head_conv")
+        scale, offset = (
+            np.asarray(value)[0] for value in found[OUTPUT_COLOUR].scale_and_offset(code)
+        )
+        head.kernel.assign(np.asarray(head.kernel) * scale)
+        head.bias.assign(np.asarray(head.bias) * scale + offset)
     return plain
 
 

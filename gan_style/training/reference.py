@@ -30,8 +30,10 @@ The generator's total (weights in `LOSS_WEIGHTS`):
 
     L_G = L_adv + λ_NCE (L_NCE(X) + L_NCE(Y)) / 2 + λ_sty L_sty + λ_ds L_ds + λ_stat L_stat
 
-with ``L_sty = mean|E(G(x, s̃)) − s̃|``, ``L_ds = −mean|G(x, s̃) − G(x, s̃')|`` (bounded: G's
-output is a tanh, so it is at least −2) and ``L_stat = mean_c |μ_c(G(x, s̃)) − μ_c(x̃_ref)| +
+with ``L_sty = mean|E(G(x, s̃)) − s̃|``, ``L_ds = −(1 − t/T) mean|G(x, s̃) − G(x, s̃')|``
+(bounded: G's output is a tanh, so it is at least −2; its weight falls linearly to zero over the
+run's T steps, as StarGAN v2 decays λ_ds, so that the end of the run is judged by realism and
+the reference alone) and ``L_stat = mean_c |μ_c(G(x, s̃)) − μ_c(x̃_ref)| +
 |σ_c(G(x, s̃)) − σ_c(x̃_ref)|``. E is trained with G by every one of these terms (one optimizer,
 as StarGAN v2 trains its encoder with the generator's objective); the diversity term keeps it
 from collapsing to one code, the style reconstruction makes G write what E reads, and the
@@ -181,10 +183,13 @@ class ReferenceTrainer(CUTTrainer):
         produced["style_reconstruction"] = ops.mean(
             ops.abs(encoder(fake_style) - code), axis=-1, keepdims=True
         )
-        produced["diversity"] = -ops.mean(
-            ops.abs(ops.cast(fake_style, "float32") - ops.cast(other_fake, "float32")),
-            axis=(1, 2, 3),
-        )[:, None]
+        self._diversity_decay = LinearDecay(name="diversity_decay")
+        produced["diversity"] = self._diversity_decay(
+            -ops.mean(
+                ops.abs(ops.cast(fake_style, "float32") - ops.cast(other_fake, "float32")),
+                axis=(1, 2, 3),
+            )[:, None]
+        )
         produced["reference_statistics"] = _statistics_distance(fake_style, real_style)
         weights.update(LOSS_WEIGHTS)
         outputs = {
@@ -227,6 +232,10 @@ class ReferenceTrainer(CUTTrainer):
         for key in self.discriminators:
             targets[f"adversarial_{key}"] = self._scores(key, batch, real)
 
+        optimizer = self.combined.optimizer
+        self._diversity_decay.set_progress(
+            int(optimizer.iterations.numpy()), optimizer._learning_rate.total_steps
+        )
         self._set_discriminators_trainable(False)
         logs = self.combined.train_on_batch(
             [real_photo, real_style, other_style], targets, return_dict=True
@@ -309,6 +318,23 @@ class ReferenceTrainer(CUTTrainer):
     def checkpointed_networks(self) -> dict[str, keras.Model]:
         """The style encoder, which trains with the generator."""
         return {"style_encoder": self.style_encoder}
+
+
+class LinearDecay(keras.layers.Layer):
+    """Its input times ``1 − t/T``, the share of the run still to go (`set_progress` sets it;
+    a non-trainable variable, so the traced step reads it without a retrace)."""
+
+    def build(self, input_shape):
+        self.factor = self.add_weight(
+            shape=(), initializer="ones", trainable=False, name="factor", dtype="float32"
+        )
+
+    def set_progress(self, step: int, total_steps: int) -> None:
+        """The factor for step ``step`` of ``total_steps``."""
+        self.factor.assign(max(0.0, 1.0 - step / max(1, total_steps)))
+
+    def call(self, inputs):
+        return inputs * self.factor
 
 
 def _statistics_distance(images, references):

@@ -9,6 +9,8 @@ import pytest
 from gan_style import store
 from gan_style.models.conditional import (
     ENCODER_GROUP,
+    OUTPUT_COLOUR,
+    AdaptiveColour,
     AdaptiveInstanceNorm,
     AdaptiveResidualBlock,
     AppendStyleCode,
@@ -42,7 +44,7 @@ def run(generator, images, code):
 def test_it_has_the_plain_generators_layers_with_the_code_in_the_second_half(generator):
     plain = build_resnet_generator(None, 4, 3, antialias=True)
     found = generator_layers(generator)
-    assert [name for name in found if name != "drop_style_code"] == [
+    assert [name for name in found if name not in ("drop_style_code", OUTPUT_COLOUR)] == [
         layer.name for layer in plain.layers
     ]
     # Runs of plain layers are carried as one layer each: the code is split off once per run.
@@ -54,6 +56,7 @@ def test_it_has_the_plain_generators_layers_with_the_code_in_the_second_half(gen
         "carry_decoder_up_1_relu",
         "decoder_up_2_norm",
         "carry_decoder_up_2_relu",
+        OUTPUT_COLOUR,
         "drop_style_code",
         "decoder_head_tanh",
     ]
@@ -62,6 +65,7 @@ def test_it_has_the_plain_generators_layers_with_the_code_in_the_second_half(gen
     )
     assert isinstance(generator.get_layer("trunk_block_3"), AdaptiveResidualBlock)
     assert isinstance(generator.get_layer("decoder_up_2_norm"), AdaptiveInstanceNorm)
+    assert isinstance(generator.get_layer(OUTPUT_COLOUR), AdaptiveColour)
     with pytest.raises(ValueError, match="at least 2"):
         build_reference_generator(4, 1, CODE_DIM)
 

@@ -83,3 +83,22 @@ def test_different_references_translate_differently(trainer):
     assert np.mean(np.abs(same[0] - same[1])) < 1e-5
     columns, titles = trainer.sample_columns(batch(12))
     assert titles == ["photo", "reference", "styled"] and len(columns) == 3
+
+
+def test_the_diversity_weight_falls_linearly_to_zero_over_the_run(trainer):
+    from gan_style.training.schedule import retarget_optimizers
+
+    optimizer = trainer.combined.optimizer
+    planned = optimizer._learning_rate.total_steps
+    done = int(optimizer.iterations.numpy())
+    try:
+        retarget_optimizers(trainer.optimizers, trainer.config, done + 4)
+        losses = trainer.train_step(batch(10), batch(11), batch(12))
+        assert float(trainer._diversity_decay.factor.numpy()) == pytest.approx(4 / (done + 4))
+        assert losses.diversity < 0
+        retarget_optimizers(trainer.optimizers, trainer.config, done + 1)
+        losses = trainer.train_step(batch(13), batch(14), batch(15))
+        assert float(trainer._diversity_decay.factor.numpy()) == 0.0
+        assert losses.diversity == 0.0
+    finally:
+        retarget_optimizers(trainer.optimizers, trainer.config, planned)
