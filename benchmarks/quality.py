@@ -552,13 +552,18 @@ def benchmark_style(style: str, arguments, recipes, photos: Split, work: Path, f
                 obedience = None
             if obedience is not None:
                 row["reference_obedience"] = obedience
-                print(
-                    f"{row['style_name']}: reference retrieval "
-                    f"{100 * obedience['retrieval']:.1f} % (chance "
-                    f"{100 * obedience['chance']:.1f} %), outputs differ by "
-                    f"{obedience['pixel_distance']:.4f} (mean pixel, 0-1)",
-                    flush=True,
-                )
+                for label, figures in (
+                    (row["style_name"], obedience),
+                    ("magenta, same references", obedience["magenta"]),
+                ):
+                    if figures.get("available", True):
+                        print(
+                            f"{label}: reference retrieval {100 * figures['retrieval']:.1f} %, "
+                            f"matching {100 * figures['matching']:.1f} % (chance "
+                            f"{100 * figures['chance']:.1f} %), outputs differ by "
+                            f"{figures['pixel_distance']:.4f} (mean pixel, 0-1)",
+                            flush=True,
+                        )
     from gan_style.metrics.recognition import style_share
 
     result = {
@@ -607,7 +612,37 @@ def reference_figures(name: str, split: Split, photos: Split, work: Path, featur
             os.environ.pop("GAN_STYLE_HOME")
         else:
             os.environ["GAN_STYLE_HOME"] = previous
+    report["magenta"] = magenta_obedience(
+        Path(report["folder"]), report["references"], photos.holdout, features
+    )
     return report
+
+
+def magenta_obedience(folder: Path, references: list[str], photo_folder: Path, features) -> dict:
+    """The figures of `reference_figures` for Magenta given each reference's own style vector
+    (what it was trained for: arbitrary styles from one image), on the same photos: the
+    yardstick for a trained reference style. ``{"available": False, "reason"}`` without it."""
+    from gan_style.data.folders import list_images
+    from gan_style.evaluate import obedience_figures
+    from gan_style.metrics.features import load_rgb8
+
+    try:
+        magenta = Magenta()
+    except MagentaUnavailable as error:
+        return {"available": False, "reason": str(error)}
+    stems = [path.stem for path in list_images(folder / "reference_00")]
+    photos = {path.stem: path for path in list_images(photo_folder)}
+    outputs = []
+    for index, reference in enumerate(references):
+        vector = magenta.engine.style_vector(load_rgb8(reference)).astype(np.float32)
+        output = clear_folder(folder / "magenta" / f"reference_{index:02d}")
+        for stem in stems:
+            save_png(magenta.stylise(load_rgb8(photos[stem]), vector), output / f"{stem}.png")
+        outputs.append(output)
+    figures = obedience_figures(
+        folder / "references", outputs, stems, weights=features.weights, cache=features.cache
+    )
+    return {"available": True, **figures}
 
 
 # --------------------------------------------------------------------------------------------

@@ -444,6 +444,21 @@ OBEDIENCE_REFERENCES = 8
 OBEDIENCE_PHOTOS = 8
 
 
+def obedience_references(style_holdout: str | os.PathLike, references: int) -> list[Path]:
+    """``references`` held-out style images, evenly spread over the sorted files.
+
+    Raises:
+        DataError: Fewer than 2 are there.
+    """
+    holdout = list_images(style_holdout)
+    count = min(references, len(holdout))
+    if count < 2:
+        raise DataError(
+            f"{style_holdout}: at least 2 held-out style images are needed as references"
+        )
+    return [holdout[round(index * (len(holdout) - 1) / (count - 1))] for index in range(count)]
+
+
 def reference_obedience(
     bundle: str | os.PathLike,
     photo_holdout: str | os.PathLike,
@@ -462,38 +477,19 @@ def reference_obedience(
     """Whether a reference style paints in the look of the reference it is given.
 
     The first ``photos`` held-out photos are each painted with each of ``references`` held-out
-    style images (evenly spread over the sorted held-out images) as the reference. On the FID
-    Inception pool features:
-
-    - ``retrieval``: the share of outputs whose nearest reference (Euclidean, among the n used)
-      is their own; ``chance`` is 1/n.
-    - ``feature_distance``: the mean distance between the features of two outputs of one photo
-      for two references, next to ``reference_feature_distance``, the mean distance between
-      the references themselves, and ``photo_feature_distance``, between different photos'
-      outputs for one reference.
-    - ``pixel_distance``: the mean absolute difference (0-1 scale) of two outputs of one
-      photo for two references.
-
-    The other arguments are `folder_features`'s (``cache``: where features are cached).
+    style images (`obedience_references`) as the reference, into ``work/reference_XX``; the
+    figures are `obedience_figures`'s. The other arguments are `folder_features`'s
+    (``cache``: where features are cached).
 
     Returns:
-        ``{"n_references", "n_photos", "retrieval", "chance", "pixel_distance",
-        "feature_distance", "reference_feature_distance", "photo_feature_distance",
-        "references", "folder"}``.
+        `obedience_figures`'s result with ``"references"`` (the files) and ``"folder"``.
     """
     import shutil
 
-    from gan_style.metrics.features import load_rgb8
     from gan_style.transfer import load_stylizer, transfer
 
     del seed  # the choice is deterministic
-    holdout = list_images(style_holdout)
-    count = min(references, len(holdout))
-    if count < 2:
-        raise DataError(
-            f"{style_holdout}: at least 2 held-out style images are needed as references"
-        )
-    chosen = [holdout[round(index * (len(holdout) - 1) / (count - 1))] for index in range(count)]
+    chosen = obedience_references(style_holdout, references)
     photo_files = list_images(photo_holdout)[:photos]
     work = empty_folder(work)
     reference_folder = empty_folder(work / "references")
@@ -506,8 +502,57 @@ def reference_obedience(
         for photo in photo_files:
             transfer(photo, stylizer).save(folder / (photo.stem + ".png"))
         outputs.append(folder)
+    report = obedience_figures(
+        reference_folder,
+        outputs,
+        [photo.stem for photo in photo_files],
+        weights=weights,
+        resize=resize,
+        batch_size=batch_size,
+        cache=cache,
+    )
+    return {**report, "references": [str(path) for path in chosen], "folder": str(work)}
 
-    def features(folder: Path) -> np.ndarray:
+
+def obedience_figures(
+    reference_folder: str | os.PathLike,
+    output_folders: list,
+    photo_stems: list[str],
+    *,
+    weights=None,
+    resize: str = "bilinear",
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    cache: bool | str | os.PathLike = True,
+) -> dict:
+    """The figures of `reference_obedience`, for outputs made by any reference-guided method.
+
+    ``output_folders[i]`` holds ``<stem>.png`` for each photo stem, painted with the i-th
+    image (in sorted order) of ``reference_folder``. On the FID Inception pool features:
+
+    - ``retrieval``: the share of outputs whose nearest reference (Euclidean, among the n used)
+      is their own; ``chance`` is 1/n. The photo's content weighs on these features far more
+      than its look: outputs of one photo crowd around one reference whatever they were given.
+    - ``matching``: the same question with the content held fixed: for each photo and each
+      reference, whether the nearest to that reference of the photo's n outputs is the one made
+      with it (chance 1/n too).
+    - ``feature_distance``: the mean distance between the features of two outputs of one photo
+      for two references, next to ``reference_feature_distance``, the mean distance between
+      the references themselves, and ``photo_feature_distance``, between different photos'
+      outputs for one reference.
+    - ``pixel_distance``: the mean absolute difference (0-1 scale) of two outputs of one
+      photo for two references.
+
+    The keyword arguments are `folder_features`'s.
+
+    Returns:
+        ``{"n_references", "n_photos", "retrieval", "matching", "chance", "pixel_distance",
+        "feature_distance", "reference_feature_distance", "photo_feature_distance"}``.
+    """
+    from gan_style.metrics.features import load_rgb8
+
+    count = len(output_folders)
+
+    def features(folder) -> np.ndarray:
         return folder_features(
             folder,
             weights=weights,
@@ -518,40 +563,45 @@ def reference_obedience(
         ).features.astype(np.float64)
 
     reference_features = features(reference_folder)
-    output_features = np.stack([features(folder) for folder in outputs])  # (refs, photos, D)
+    if len(reference_features) != count:
+        raise ValueError(
+            f"{reference_folder}: {len(reference_features)} references for {count} output folders"
+        )
+    output_features = np.stack([features(folder) for folder in output_folders])  # (refs, photos, D)
     distances = np.linalg.norm(
         output_features[:, :, None, :] - reference_features[None, None, :, :], axis=-1
-    )
-    nearest = distances.argmin(axis=-1)
-    retrieval = float(np.mean(nearest == np.arange(count)[:, None]))
+    )  # (output's reference, photo, reference)
+    own = np.arange(count)
+    retrieval = float(np.mean(distances.argmin(axis=-1) == own[:, None]))
+    matching = float(np.mean(distances.argmin(axis=0) == own[None, :]))
 
     def mean_pairwise(rows: np.ndarray) -> float:
         gaps = np.linalg.norm(rows[:, None] - rows[None, :], axis=-1)
         return float(gaps[np.triu_indices(len(rows), 1)].mean()) if len(rows) > 1 else 0.0
 
     pixel_gaps = []
-    for photo in photo_files:
+    for stem in photo_stems:
         images = [
-            load_rgb8(folder / (photo.stem + ".png")).astype(np.float32) / 255 for folder in outputs
+            load_rgb8(Path(folder) / (stem + ".png")).astype(np.float32) / 255
+            for folder in output_folders
         ]
         for first in range(count):
             for second in range(first + 1, count):
                 pixel_gaps.append(float(np.mean(np.abs(images[first] - images[second]))))
     return {
         "n_references": count,
-        "n_photos": len(photo_files),
+        "n_photos": len(photo_stems),
         "retrieval": retrieval,
+        "matching": matching,
         "chance": 1.0 / count,
         "pixel_distance": float(np.mean(pixel_gaps)),
         "feature_distance": float(
-            np.mean([mean_pairwise(output_features[:, photo]) for photo in range(len(photo_files))])
+            np.mean([mean_pairwise(output_features[:, photo]) for photo in range(len(photo_stems))])
         ),
         "reference_feature_distance": mean_pairwise(reference_features),
         "photo_feature_distance": float(
             np.mean([mean_pairwise(output_features[index]) for index in range(count)])
         ),
-        "references": [str(path) for path in chosen],
-        "folder": str(work),
     }
 
 

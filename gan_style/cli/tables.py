@@ -150,6 +150,9 @@ def style_evaluation_table(result: dict, plot: str | None = None) -> str:
             "above use the collection's mean code):",
             f"    retrieval               {100 * obedience['retrieval']:5.1f} %  (nearest "
             f"reference is its own; chance {100 * obedience['chance']:.1f} %)",
+            f"    matching                {100 * obedience['matching']:5.1f} %  (of one photo's "
+            f"outputs, the nearest to a reference is its own; chance "
+            f"{100 * obedience['chance']:.1f} %)",
             f"    outputs differ by       {obedience['pixel_distance']:.4f}  (mean pixel "
             "difference, 0-1, same photo, two references)",
             f"    feature distance        {obedience['feature_distance']:.2f}  (same photo, two "
