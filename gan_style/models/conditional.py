@@ -148,8 +148,54 @@ class CarryStyleCode(keras.layers.Layer):
         return cls(layer, **config)
 
 
+class _CodeAffine(keras.layers.Layer):
+    """Base of the layers that scale and shift their features per channel by the carried code:
+    ``[γ, β] = W s + b``, a dense layer of the code s (``affine``), built for the features'
+    channels; subclasses say what is scaled.
+
+    Args:
+        code_dim: Length of the style code (the input's last channels).
+        **kwargs: Passed to `keras.layers.Layer` (e.g. `name`).
+    """
+
+    #: Initialiser of the dense layer's kernel (Keras's Dense default).
+    kernel_initializer = "glorot_uniform"
+
+    def __init__(self, code_dim: int, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int(code_dim, "code_dim")
+        self.code_dim = code_dim
+        self.affine = None
+
+    def build(self, input_shape):
+        self.channels = int(input_shape[-1]) - self.code_dim
+        self.affine = keras.layers.Dense(
+            2 * self.channels,
+            kernel_initializer=self.kernel_initializer,
+            name="affine",
+            dtype="float32",
+        )
+        self.affine.build((None, self.code_dim))
+
+    def scale_and_offset(self, codes):
+        """(1 + γ(s), β(s)) for codes (batch, code_dim), each (batch, channels), float32."""
+        parameters = self.affine(ops.cast(codes, "float32"))
+        return 1.0 + parameters[:, : self.channels], parameters[:, self.channels :]
+
+    def scale_and_shift(self, values, codes):
+        """``values · (1 + γ(s)) + β(s)``, per sample and channel (float32 values)."""
+        scale, offset = self.scale_and_offset(codes)
+        return values * scale[:, None, None, :] + offset[:, None, None, :]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "code_dim": self.code_dim}
+
+
 @keras.saving.register_keras_serializable(package="gan_style")
-class AdaptiveInstanceNorm(keras.layers.Layer):
+class AdaptiveInstanceNorm(_CodeAffine):
     """AdaIN (Huang & Belongie 2017; StarGAN v2 eq. in its appendix): the features of each
     sample normalised over height and width, then ``x̂ · (1 + γ(s)) + β(s)``, where
     ``[γ, β] = W s + b`` is a dense layer of the carried code s. The code is passed on.
@@ -161,21 +207,8 @@ class AdaptiveInstanceNorm(keras.layers.Layer):
     """
 
     def __init__(self, code_dim: int, epsilon: float = INSTANCE_NORM_EPSILON, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int(code_dim, "code_dim")
-        self.code_dim = code_dim
+        super().__init__(code_dim, **kwargs)
         self.epsilon = float(epsilon)
-        self.affine = None
-
-    def build(self, input_shape):
-        self.channels = int(input_shape[-1]) - self.code_dim
-        self.affine = keras.layers.Dense(2 * self.channels, name="affine", dtype="float32")
-        self.affine.build((None, self.code_dim))
-
-    def scale_and_offset(self, codes):
-        """(1 + γ(s), β(s)) for codes (batch, code_dim), each (batch, channels), float32."""
-        parameters = self.affine(ops.cast(codes, "float32"))
-        return 1.0 + parameters[:, : self.channels], parameters[:, self.channels :]
 
     def modulate(self, features, codes):
         """AdaIN of ``features`` (without code channels) with ``codes`` (batch, code_dim)."""
@@ -183,19 +216,14 @@ class AdaptiveInstanceNorm(keras.layers.Layer):
         mean = ops.mean(values, axis=(1, 2), keepdims=True)
         variance = ops.var(values, axis=(1, 2), keepdims=True)
         normalised = (values - mean) * ops.rsqrt(variance + self.epsilon)
-        scale, offset = self.scale_and_offset(codes)
-        result = normalised * scale[:, None, None, :] + offset[:, None, None, :]
-        return ops.cast(result, features.dtype)
+        return ops.cast(self.scale_and_shift(normalised, codes), features.dtype)
 
     def call(self, inputs):
         features, code_map = _split(inputs, self.code_dim)
         return _with_code(self.modulate(features, _code_vector(code_map)), code_map)
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
     def get_config(self):
-        return {**super().get_config(), "code_dim": self.code_dim, "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 @keras.saving.register_keras_serializable(package="gan_style")
@@ -269,7 +297,7 @@ class AdaptiveResidualBlock(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="gan_style")
-class AdaptiveColour(keras.layers.Layer):
+class AdaptiveColour(_CodeAffine):
     """The head's output channels c (before the tanh) as ``x_c · (1 + γ_c(s)) + β_c(s)``,
     ``[γ, β]`` a dense layer of the carried code s, initialised to zero (the layer starts as
     the identity). The code is passed on.
@@ -279,35 +307,12 @@ class AdaptiveColour(keras.layers.Layer):
         **kwargs: Passed to `keras.layers.Layer` (e.g. `name`).
     """
 
-    def __init__(self, code_dim: int, **kwargs):
-        super().__init__(**kwargs)
-        check_positive_int(code_dim, "code_dim")
-        self.code_dim = code_dim
-        self.affine = None
-
-    def build(self, input_shape):
-        self.channels = int(input_shape[-1]) - self.code_dim
-        self.affine = keras.layers.Dense(
-            2 * self.channels, kernel_initializer="zeros", name="affine", dtype="float32"
-        )
-        self.affine.build((None, self.code_dim))
-
-    def scale_and_offset(self, codes):
-        """(1 + γ(s), β(s)) for codes (batch, code_dim), each (batch, channels), float32."""
-        parameters = self.affine(ops.cast(codes, "float32"))
-        return 1.0 + parameters[:, : self.channels], parameters[:, self.channels :]
+    kernel_initializer = "zeros"
 
     def call(self, inputs):
         features, code_map = _split(inputs, self.code_dim)
-        scale, offset = self.scale_and_offset(_code_vector(code_map))
-        values = ops.cast(features, "float32") * scale[:, None, None, :] + offset[:, None, None, :]
+        values = self.scale_and_shift(ops.cast(features, "float32"), _code_vector(code_map))
         return _with_code(ops.cast(values, features.dtype), code_map)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def get_config(self):
-        return {**super().get_config(), "code_dim": self.code_dim}
 
 
 #: Name of the reference generator's `AdaptiveColour` (absent from bundles made before it).
