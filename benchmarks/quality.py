@@ -333,6 +333,13 @@ class Magenta:
         vectors = [self.engine.style_vector(load_rgb8(path)) for path in style_images]
         return np.mean(vectors, axis=0).astype(np.float32)
 
+    def stylise_files(self, paths: list[Path], style_vector: np.ndarray, folder: Path) -> Path:
+        """Each image file stylised into ``folder`` (emptied first) as ``<stem>.png``."""
+        folder = clear_folder(folder)
+        for path in paths:
+            save_png(self.stylise(load_rgb8(path), style_vector), folder / f"{path.stem}.png")
+        return folder
+
     def stylise(self, image: np.ndarray, style_vector: np.ndarray) -> np.ndarray:
         from PIL import Image
 
@@ -467,9 +474,7 @@ def benchmark_style(style: str, arguments, recipes, photos: Split, work: Path, f
     try:
         magenta = Magenta()
         vector = magenta.mean_style_vector(style_train_files)
-        folder = clear_folder(outputs / "magenta")
-        for path in held_out_photos:
-            save_png(magenta.stylise(load_rgb8(path), vector), folder / f"{path.stem}.png")
+        folder = magenta.stylise_files(held_out_photos, vector, outputs / "magenta")
         methods["magenta"] = {"available": True, "seconds": time.perf_counter() - start}
         folders["magenta"] = folder
     except MagentaUnavailable as error:
@@ -624,7 +629,6 @@ def magenta_obedience(folder: Path, references: list[str], photo_folder: Path, f
     yardstick for a trained reference style. ``{"available": False, "reason"}`` without it."""
     from gan_style.data.folders import list_images
     from gan_style.evaluate import obedience_figures
-    from gan_style.metrics.features import load_rgb8
 
     try:
         magenta = Magenta()
@@ -632,13 +636,14 @@ def magenta_obedience(folder: Path, references: list[str], photo_folder: Path, f
         return {"available": False, "reason": str(error)}
     stems = [path.stem for path in list_images(folder / "reference_00")]
     photos = {path.stem: path for path in list_images(photo_folder)}
-    outputs = []
-    for index, reference in enumerate(references):
-        vector = magenta.engine.style_vector(load_rgb8(reference)).astype(np.float32)
-        output = clear_folder(folder / "magenta" / f"reference_{index:02d}")
-        for stem in stems:
-            save_png(magenta.stylise(load_rgb8(photos[stem]), vector), output / f"{stem}.png")
-        outputs.append(output)
+    outputs = [
+        magenta.stylise_files(
+            [photos[stem] for stem in stems],
+            magenta.engine.style_vector(load_rgb8(reference)).astype(np.float32),
+            folder / "magenta" / f"reference_{index:02d}",
+        )
+        for index, reference in enumerate(references)
+    ]
     figures = obedience_figures(
         folder / "references", outputs, stems, weights=features.weights, cache=features.cache
     )

@@ -191,7 +191,7 @@ def test_magenta_obedience_paints_every_photo_with_every_reference(
 ):
     from PIL import Image
 
-    class SolidMagenta:
+    class SolidMagenta(quality.Magenta):
         """Paints a photo in its reference's mean colour: a method that obeys perfectly."""
 
         def __init__(self):
