@@ -213,3 +213,31 @@ def test_the_reference_grid_has_a_column_per_reference(trained, home, monkeypatc
     np.testing.assert_allclose(columns[2][0], top, atol=1e-6)
     # Each reference paints the same photo differently.
     assert np.mean(np.abs(columns[1][1] - columns[2][1])) > 0.005
+
+
+def test_the_reference_speed_benchmark_times_every_case_against_the_plain_style(
+    trained, home, capsys
+):
+    import importlib.util
+
+    root = trained[2]
+    plain = store.bundle_folder("plain_speed")
+    store.save_generator(plain, perturbed_generator(4, 1))
+    store.write_style(plain, {"name": "plain_speed", "model": "cut", "complete": True})
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_speed.py"
+    spec = importlib.util.spec_from_file_location("reference_speed_benchmark", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    photos = [str(root / "photos" / f"p0{index}.png") for index in range(2)]
+    module.main(
+        [
+            *("--plain", "plain_speed", "--reference-style", "moods", "--photos", *photos),
+            *("--reference", str(root / "style" / "s02.png"), "--repeats", "1"),
+        ]
+    )
+    printed = capsys.readouterr().out
+    end_to_end, loaded = printed.split("loaded in this process")
+    for case in ("plain", "reference style, mean code", "reference style, --reference"):
+        assert case in end_to_end and case in loaded
+    assert "×1.00" in end_to_end.split("reference style")[0]
+    assert end_to_end.count("×") == 3 and loaded.count("×") == 3
