@@ -61,6 +61,13 @@ def home(trained, monkeypatch) -> Path:
     return trained[0]
 
 
+def plain_style(name: str) -> None:
+    """A small unconditional (``cut``) style ``name`` in the current store: no style encoder."""
+    bundle = store.bundle_folder(name)
+    store.save_generator(bundle, perturbed_generator(4, 1))
+    store.write_style(bundle, {"name": name, "model": "cut", "complete": True})
+
+
 def test_the_bundle_carries_the_encoder_and_the_collections_codes(trained, home):
     _, bundle, _ = trained
     description = store.read_style(bundle)
@@ -149,9 +156,7 @@ def test_cli_transfer_with_references_and_its_errors(trained, home, tmp_path):
     assert missing.exit_code == 3
     assert missing.output.strip().count("\n") == 0 and "no.jpg" in missing.output
 
-    plain = store.bundle_folder("plain")
-    store.save_generator(plain, perturbed_generator(4, 1))
-    store.write_style(plain, {"name": "plain", "model": "cut", "complete": True})
+    plain_style("plain")
     refused = runner.invoke(
         cli, ["transfer", str(photo), "--style", "plain", "--reference", str(photo)]
     )
@@ -221,9 +226,7 @@ def test_the_reference_speed_benchmark_times_every_case_against_the_plain_style(
     import importlib.util
 
     root = trained[2]
-    plain = store.bundle_folder("plain_speed")
-    store.save_generator(plain, perturbed_generator(4, 1))
-    store.write_style(plain, {"name": "plain_speed", "model": "cut", "complete": True})
+    plain_style("plain_speed")
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "reference_speed.py"
     spec = importlib.util.spec_from_file_location("reference_speed_benchmark", script)
     module = importlib.util.module_from_spec(spec)
